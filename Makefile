@@ -1,0 +1,42 @@
+# cloudward: `make demo` and `make test` work on a fresh Debian machine with Python 3.11.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint unit docs clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cloudward needs Python >= 3.11")'
+	@if ! $(PYTHON) -m venv --help >/dev/null 2>&1 || ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then \
+		echo "installing python3-venv (Debian)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv; \
+	fi
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: install
+	@echo "== cloudward scan examples/ (findings make the scan exit 1; that is expected here)"
+	@$(BIN)/cloudward scan examples/ ; code=$$?; echo "exit code: $$code"; test $$code -le 1
+	@echo "== cloudward scan examples/ --pss restricted --format sarif --output cloudward.sarif"
+	@$(BIN)/cloudward scan examples/ --pss restricted --format sarif --output cloudward.sarif ; test $$? -le 1
+	@echo "wrote cloudward.sarif"
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest -q
+
+test: install lint unit
+
+docs: install
+	$(BIN)/cloudward rules list --format markdown --output docs/rules.md
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache cloudward.sarif

@@ -1,0 +1,5 @@
+"""``python -m cloudward``."""
+
+from cloudward.cli.main import entry
+
+entry()

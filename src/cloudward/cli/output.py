@@ -1,0 +1,50 @@
+"""Writing results: atomically to a file, or to standard output."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from cloudward.core.errors import InputError
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Write ``text`` to ``output`` (``None`` or ``-`` = stdout) without ever leaving half a file."""
+    if output in (None, "-"):
+        sys.stdout.write(text)
+        if text and not text.endswith("\n"):
+            sys.stdout.write("\n")
+        sys.stdout.flush()
+        return
+    assert output is not None
+    target = Path(output)
+    if target.is_dir():
+        raise InputError("is a directory; give a file name for --output", file=output)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"directory {str(parent)!r} does not exist; create it first", file=output)
+    if target.exists() and not target.is_file():  # /dev/null, a FIFO: write in place
+        with open(target, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def use_color(output: str | None) -> bool:
+    """Colour only for a terminal, never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return output in (None, "-") and sys.stdout.isatty()

@@ -1,0 +1,227 @@
+"""Read Kubernetes objects from YAML/JSON text, keeping every field's position.
+
+Documents are composed with PyYAML's C parser into nodes (positions) and
+constructed with the safe constructor (plain dicts/lists/scalars only). Two
+guards keep hostile input from taking the process down: nesting deeper than
+``MAX_DEPTH`` (libyaml's composer recurses in C and would crash the
+interpreter) and aliases that expand past ``MAX_ALIAS_EXPANSION`` nodes
+("billion laughs").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+from cloudward.core.errors import InputError
+from cloudward.k8s.object import K8sObject
+
+log = logging.getLogger(__name__)
+
+MAX_DEPTH = 500
+MAX_ALIAS_EXPANSION = 1_000_000
+
+_DEEP_BLOCK = re.compile(r"(?m)^[ \t?:-]{%d}" % MAX_DEPTH)
+
+try:
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Skipped:
+    """A document that is not a Kubernetes object, and why (a debug note, not an error)."""
+
+    file: str
+    line: int
+    reason: str
+
+
+def load_objects(text: str, file: str) -> list[K8sObject]:
+    """All Kubernetes objects in ``text``; raises ``InputError`` on the first bad document."""
+    out: list[K8sObject] = []
+    for item in iter_documents(text, file):
+        if isinstance(item, InputError):
+            raise item
+        if isinstance(item, K8sObject):
+            out.append(item)
+    return out
+
+
+def iter_documents(text: str, file: str, *, json_fallback: bool = False) -> Iterator[K8sObject | Skipped | InputError]:
+    """Yield each object (``List`` members expanded), each skipped document, and errors.
+
+    A syntax error ends the stream (the parser cannot resynchronise), so it is
+    yielded last; documents before it are still yielded and scanned.
+    """
+    try:
+        _check_depth(text, file)
+    except InputError as e:
+        yield e
+        return
+    loader = _Loader(text)
+    index = 0
+    try:
+        while True:
+            try:
+                if not loader.check_node():
+                    break
+                node = loader.get_node()
+            except yaml.MarkedYAMLError as e:
+                if json_fallback:
+                    yield from _json_documents(text, file, e)
+                    return
+                yield _yaml_error(e, file)
+                return
+            except yaml.YAMLError as e:
+                yield InputError(f"invalid YAML: {e}", file=file)
+                return
+            index += 1
+            if node is None:
+                continue
+            line = node.start_mark.line + 1
+            try:
+                _check_aliases(node, file, line)
+                data = loader.construct_document(node)
+            except InputError as e:
+                yield e
+                continue
+            except yaml.YAMLError as e:
+                yield _yaml_error(e, file) if isinstance(e, yaml.MarkedYAMLError) else InputError(
+                    f"invalid YAML: {e}", file=file, line=line)
+                continue
+            except (ValueError, TypeError, RecursionError) as e:
+                yield InputError(f"cannot read document {index}: {e}", file=file, line=line)
+                continue
+            yield from _objects(data, node, file, line, index)
+    finally:
+        loader.dispose()
+
+
+def _objects(data: Any, node: yaml.Node, file: str, line: int, index: int) -> Iterator[K8sObject | Skipped | InputError]:
+    if data is None:
+        return
+    if not isinstance(data, dict):
+        what = "a list" if isinstance(data, list) else f"a {type(data).__name__} scalar"
+        yield Skipped(file, line, f"document {index} is {what}, not a Kubernetes object")
+        return
+    kind = data.get("kind")
+    api_version = data.get("apiVersion")
+    if kind is None and api_version is None:
+        yield Skipped(file, line, f"document {index} has no apiVersion/kind: not a Kubernetes manifest")
+        return
+    if not isinstance(kind, str) or not kind:
+        yield InputError(f"document {index} has apiVersion {api_version!r} but no valid 'kind'; add kind: <Kind>",
+                         file=file, line=line)
+        return
+    if not isinstance(api_version, str) or not api_version:
+        yield InputError(f"{kind} in document {index} has no valid 'apiVersion'; add e.g. apiVersion: v1",
+                         file=file, line=line)
+        return
+    if kind.endswith("List") and isinstance(data.get("items"), list):
+        items_node = _child(node, "items")
+        for i, item in enumerate(data["items"]):
+            item_node = items_node.value[i] if isinstance(items_node, yaml.SequenceNode) else None
+            item_line = item_node.start_mark.line + 1 if item_node is not None else line
+            if not isinstance(item, dict) or not isinstance(item.get("kind"), str):
+                yield InputError(f"{kind} item {i} is not a Kubernetes object (no 'kind')", file=file, line=item_line)
+                continue
+            yield K8sObject(item, file, item_line, ("items", i), item_node)
+        return
+    yield K8sObject(data, file, line, (), node)
+
+
+def _child(node: yaml.Node, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                return v
+    return None
+
+
+def _yaml_error(e: yaml.MarkedYAMLError, file: str) -> InputError:
+    mark = e.problem_mark or e.context_mark
+    problem = e.problem or str(e)
+    if e.context:
+        problem = f"{problem} ({e.context})"
+    line = mark.line + 1 if mark else None
+    col = mark.column + 1 if mark else None
+    return InputError(f"invalid YAML: {problem}; fix the syntax at this position", file=file, line=line, column=col)
+
+
+def _json_documents(text: str, file: str, yaml_error: yaml.MarkedYAMLError) -> Iterator[K8sObject | Skipped | InputError]:
+    """JSON that libyaml rejects (rare: e.g. some escapes); positions fall back to line 1."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        yield InputError(f"invalid JSON: {e.msg}; fix the syntax at this position", file=file, line=e.lineno,
+                         column=e.colno)
+        return
+    except RecursionError:
+        yield InputError(f"JSON nested deeper than {MAX_DEPTH} levels", file=file)
+        return
+    yield from _objects(data, yaml.MappingNode("tag:yaml.org,2002:map", []), file, 1, 1)
+
+
+def _check_depth(text: str, file: str) -> None:
+    """Refuse nesting that would crash libyaml's recursive composer.
+
+    Nesting needs a '[' or '{' per flow level, or indentation per block level,
+    so cheap counts rule out deep nesting for ordinary files; only suspicious
+    ones pay for an event-level scan.
+    """
+    if text.count("[") + text.count("{") < MAX_DEPTH and not _DEEP_BLOCK.search(text):
+        return
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line = event.start_mark.line + 1 if event.start_mark else None
+                    raise InputError(f"YAML nested deeper than {MAX_DEPTH} levels; refusing to read it",
+                                     file=file, line=line)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # the real parse reports syntax errors with their position
+
+
+def _check_aliases(root: yaml.Node, file: str, line: int) -> None:
+    """Refuse documents whose aliases expand to more than MAX_ALIAS_EXPANSION nodes."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            total = 1
+            if isinstance(node, yaml.SequenceNode):
+                total += sum(sizes[id(c)] for c in node.value)
+            elif isinstance(node, yaml.MappingNode):
+                total += sum(sizes[id(k)] + sizes[id(v)] for k, v in node.value)
+            sizes[key] = total
+            if total > MAX_ALIAS_EXPANSION:
+                raise InputError(f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION:,} nodes "
+                                 "(an alias bomb?); refusing to read the document", file=file, line=line)
+            continue
+        if key in sizes:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = 1
+            continue
+        sizes[key] = 0  # in progress; a cycle counts as its own size 0
+        stack.append((node, True))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((c, False) for c in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                stack.append((k, False))
+                stack.append((v, False))

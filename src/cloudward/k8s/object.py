@@ -1,0 +1,107 @@
+"""A Kubernetes object as read from a file, able to say where each field is."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import yaml
+
+from cloudward.core.jsonpath import JsonPath
+from cloudward.core.model import ResourceRef
+
+
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class K8sObject:
+    """One object: its data, its file, and the YAML node that gives field positions.
+
+    ``base`` is the object's own path inside its document (``("items", 3)`` for
+    a member of a ``List``); paths given to ``locate`` are relative to the object.
+    ``node`` is ``None`` when the object did not come from a file (admission) or
+    came from a JSON fallback parse: then positions fall back to ``line``.
+    """
+
+    data: dict[str, Any]
+    file: str
+    line: int | None = None
+    base: JsonPath = ()
+    node: yaml.Node | None = dataclasses.field(default=None, repr=False)
+
+    @property
+    def kind(self) -> str:
+        kind = self.data.get("kind")
+        return kind if isinstance(kind, str) else ""
+
+    @property
+    def api_version(self) -> str:
+        v = self.data.get("apiVersion")
+        return v if isinstance(v, str) else ""
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        md = self.data.get("metadata")
+        return md if isinstance(md, dict) else {}
+
+    @property
+    def name(self) -> str:
+        md = self.metadata
+        name = md.get("name")
+        if isinstance(name, str) and name:
+            return name
+        gen = md.get("generateName")
+        if isinstance(gen, str) and gen:
+            return gen + "*"
+        return "<unnamed>"
+
+    @property
+    def namespace(self) -> str | None:
+        ns = self.metadata.get("namespace")
+        return ns if isinstance(ns, str) and ns else None
+
+    @property
+    def annotations(self) -> dict[str, Any]:
+        a = self.metadata.get("annotations")
+        return a if isinstance(a, dict) else {}
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        a = self.metadata.get("labels")
+        return a if isinstance(a, dict) else {}
+
+    def ref(self) -> ResourceRef:
+        return ResourceRef(kind=self.kind, name=self.name, namespace=self.namespace,
+                           api_version=self.api_version or None)
+
+    def full_path(self, path: JsonPath) -> JsonPath:
+        """The path from the document root, as users see it in the file."""
+        return self.base + tuple(path)
+
+    def locate(self, path: JsonPath) -> tuple[int | None, int | None]:
+        """1-based (line, column) of the deepest existing field along ``path``.
+
+        A mapping value is located at its key, so a finding on
+        ``securityContext.privileged`` points at the ``privileged:`` line. When a
+        field is missing, the nearest existing ancestor is used.
+        """
+        node = self.node
+        if node is None:
+            return self.line, None
+        mark = node.start_mark
+        for step in path:
+            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+                for key, value in node.value:
+                    if isinstance(key, yaml.ScalarNode) and key.value == step:
+                        mark = key.start_mark
+                        node = value
+                        break
+                else:
+                    break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+                if 0 <= step < len(node.value):
+                    node = node.value[step]
+                    mark = node.start_mark
+                else:
+                    break
+            else:
+                break
+        return mark.line + 1, mark.column + 1
