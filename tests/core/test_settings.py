@@ -35,7 +35,7 @@ def test_sizes_accept_units() -> None:
 
 @pytest.mark.parametrize(("flags", "env", "fragment"), [
     ({"fail_on": "bad"}, {}, "flag --fail-on"),
-    ({}, {"CLOUDWARD_PSS_VERSION": "1.30"}, "environment CLOUDWARD_PSS_VERSION"),
+    ({}, {"CLOUDWARD_PSS_VERSION": "1.30"}, r"environment CLOUDWARD_PSS_VERSION"),
     ({"pss": "strict"}, {}, "baseline or restricted"),
 ])
 def test_invalid_values_name_their_source(flags: dict[str, str], env: dict[str, str], fragment: str) -> None:
@@ -46,5 +46,5 @@ def test_invalid_values_name_their_source(flags: dict[str, str], env: dict[str, 
 def test_pss_version_parsing() -> None:
     assert PSSVersion.parse("v1.25").at_least(25) and not PSSVersion.parse("v1.24").at_least(25)
     assert PSSVersion.parse("latest").at_least(99)
-    with pytest.raises(ValueError, match="v1.N"):
+    with pytest.raises(ValueError, match=r"v1\.N"):
         PSSVersion.parse("1.25")

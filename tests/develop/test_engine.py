@@ -21,7 +21,7 @@ def _privileged(obj: K8sObject, ctx: RuleContext) -> Iterator[Violation]:
     pod = pod_spec(obj)
     for c in pod.containers() if pod else ():
         if c.security_context.get("privileged") is True:
-            yield Violation(f"container {c.name!r} is privileged", c.path + ("securityContext", "privileged"),
+            yield Violation(f"container {c.name!r} is privileged", (*c.path, "securityContext", "privileged"),
                             container=c.name)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from cloudward.core.errors import InputError
 from cloudward.k8s.loader import MAX_DEPTH, Skipped, iter_documents, load_objects
@@ -129,6 +132,23 @@ def test_invalid_json_reports_json_position() -> None:
     assert isinstance(items[-1], InputError) and items[-1].line == 2
 
 
-def test_yaml_is_loaded_safely() -> None:
-    items = list(iter_documents("apiVersion: v1\nkind: Pod\nx: !!python/object/apply:os.system ['true']\n", "e.yaml"))
-    assert isinstance(items[-1], InputError)
+def test_yaml_tags_are_never_constructed(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    text = (f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x}}\n"
+            f"data:\n  a: !!python/object/apply:os.system ['touch {marker}']\n  b: !Ref Something\n")
+    (obj,) = load_objects(text, "e.yaml")
+    assert obj.data["data"] == {"a": [f"touch {marker}"], "b": "Something"}
+    assert not marker.exists()
+
+
+def test_merge_keys_and_scalar_types_match_safe_load() -> None:
+    text = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\nbase: &b {a: 1, b: 2}\nother: &o {b: 3, c: 4}\n"
+            "x:\n  <<: [*b, *o]\n  c: 9\nt: 2001-12-14\nn: ~\nf: 1.5\ni: 0x1F\nbo: yes\n")
+    (obj,) = load_objects(text, "m.yaml")
+    assert obj.data == yaml.safe_load(text)
+    assert obj.data["x"] == {"a": 1, "b": 2, "c": 9}
+
+
+def test_recursive_alias_is_refused() -> None:
+    (err,) = list(iter_documents("apiVersion: v1\nkind: ConfigMap\nx: &a [*a]\n", "c.yaml"))
+    assert isinstance(err, InputError) and "recursive" in err.message

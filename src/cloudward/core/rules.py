@@ -76,6 +76,11 @@ class Rule:
     kinds: frozenset[str] = frozenset()
     references: tuple[str, ...] = ()
     controls: Controls = Controls()
+    #: Another rule this one supersedes when both are selected, from PSS policy minor
+    #: ``replaces_since`` on (Pod Security Admission's OverrideCheckIDs): running both
+    #: would only report the same field twice.
+    replaces: str | None = None
+    replaces_since: int = 0
 
     def __post_init__(self) -> None:
         if not _SLUG.match(self.id):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from cloudward.core.config import Exception_
 from cloudward.core.errors import InputError
@@ -32,6 +33,7 @@ from cloudward.develop.suppress import config_suppression, inline_suppression
 from cloudward.k8s.index import ObjectIndex
 from cloudward.k8s.loader import Skipped, iter_documents
 from cloudward.k8s.object import K8sObject
+from cloudward.k8s.workloads import pod_spec
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,9 @@ def select_rules(registry: RuleRegistry, settings: ScanSettings) -> list[Rule]:
         if cfg.enable_only is not None and rule.id not in cfg.enable_only:
             continue
         out.append(rule)
-    return out
+    version = settings.pss_version
+    replaced = {r.replaces for r in out if r.replaces and version.at_least(r.replaces_since)}
+    return [r for r in out if r.id not in replaced]
 
 
 class Scanner:
@@ -94,15 +98,15 @@ class Scanner:
 
     def add_object(self, obj: K8sObject) -> list[Finding]:
         """Evaluate the per-object rules on one object; returns (and keeps) its findings."""
-        self.objects.append(obj)
         rules = self._by_kind.get(obj.kind, ())
         if not rules and obj.kind not in _KNOWN_WITHOUT_RULES:
             self.problems.append(Problem(ProblemKind.SKIP, f"no rules for kind {obj.kind} ({obj.api_version}); "
                                          "only cross-object checks apply", file=obj.file, line=obj.line))
         start = len(self.findings)
         for rule in rules:
-            for v in self._run(rule, lambda r=rule: r.check(obj, self.ctx), obj.ref(), obj.file, obj.line):
+            for v in self._run(rule, obj, obj.ref(), obj.file, obj.line):
                 self.findings.append(self._k8s_finding(rule, obj, v))
+        self.objects.append(_retained(obj) if self._set_rules else obj)
         return self.findings[start:]
 
     def add_dockerfile_text(self, text: str, file: str) -> None:
@@ -114,7 +118,7 @@ class Scanner:
             return
         ref = ResourceRef(kind="Dockerfile", name=file)
         for rule in self._dockerfile_rules:
-            for v in self._run(rule, lambda r=rule: r.check(df, self.ctx), ref, file, None):
+            for v in self._run(rule, df, ref, file, None):
                 self.findings.append(self._dockerfile_finding(rule, df, ref, v))
 
     # -- results --------------------------------------------------------------
@@ -123,7 +127,7 @@ class Scanner:
         if self._set_rules and self.objects:
             index = ObjectIndex(self.objects)
             for rule in self._set_rules:
-                for v in self._run(rule, lambda r=rule: r.check(index, self.ctx), None, None, None):
+                for v in self._run(rule, index, None, None, None):
                     subject = v.subject
                     if not isinstance(subject, K8sObject):
                         self.problems.append(Problem(ProblemKind.RULE, f"rule {rule.id} reported a violation "
@@ -137,11 +141,11 @@ class Scanner:
 
     # -- internals ------------------------------------------------------------
 
-    def _run(self, rule: Rule, call: Callable[[], Iterable[Violation]], ref: ResourceRef | None, file: str | None,
+    def _run(self, rule: Rule, subject: object, ref: ResourceRef | None, file: str | None,
              line: int | None) -> list[Violation]:
         try:
-            return list(call())
-        except Exception as e:  # noqa: BLE001 - a crashing rule must become a visible error, never a pass
+            return list(rule.check(subject, self.ctx))
+        except Exception as e:  # a crashing rule must become a visible error, never a pass
             on = f" on {ref.display()}" if ref else ""
             log.debug("rule %s crashed%s", rule.id, on, exc_info=True)
             self.problems.append(Problem(ProblemKind.RULE, f"rule {rule.id} crashed{on}: {type(e).__name__}: {e}",
@@ -188,6 +192,27 @@ class Scanner:
         return Finding(rule_id=rule.id, severity=self._severity.get(rule.id, rule.severity), title=rule.title,
                        message=v.message, location=location, resource=ref, controls=rule.controls,
                        remediation=rule.remediation, evidence=v.evidence, suppressed=suppressed)
+
+
+def _retained(obj: K8sObject) -> K8sObject:
+    """What cross-object rules keep of an object, so memory does not grow with pod specs and data.
+
+    Workloads keep identity, metadata and their pod template's metadata (labels
+    are what selectors match); ConfigMaps and Secrets keep identity only. Every
+    other kind (RBAC, NetworkPolicies, Services, Namespaces, unknown kinds) is
+    small and kept whole.
+    """
+    if obj.kind in ("ConfigMap", "Secret"):
+        return obj.slim(())
+    pod = pod_spec(obj)
+    if pod is None:
+        return obj
+    slim = obj.slim((pod.metadata_path,))
+    target: dict[str, Any] = slim.data
+    for step in pod.path[:-1]:
+        target = target.setdefault(str(step), {})
+    target[str(pod.path[-1])] = {}  # pod_spec() finds the template by its spec
+    return slim
 
 
 def _input_problem(e: InputError) -> Problem:

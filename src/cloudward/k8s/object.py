@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
@@ -26,6 +27,7 @@ class K8sObject:
     line: int | None = None
     base: JsonPath = ()
     node: yaml.Node | None = dataclasses.field(default=None, repr=False)
+    positions: Mapping[JsonPath, tuple[int, int]] | None = dataclasses.field(default=None, repr=False)
 
     @property
     def kind(self) -> str:
@@ -85,6 +87,11 @@ class K8sObject:
         """
         node = self.node
         if node is None:
+            if self.positions:
+                for end in range(len(path), -1, -1):
+                    pos = self.positions.get(tuple(path[:end]))
+                    if pos is not None:
+                        return pos
             return self.line, None
         mark = node.start_mark
         for step in path:
@@ -105,3 +112,29 @@ class K8sObject:
             else:
                 break
         return mark.line + 1, mark.column + 1
+
+    def slim(self, keep_paths: Iterable[JsonPath]) -> K8sObject:
+        """A lighter copy for cross-object rules: identity, metadata and ``keep_paths``.
+
+        The YAML node is dropped; the positions of the kept paths (and of
+        metadata) are remembered, so findings on them still get exact lines.
+        """
+        data: dict[str, Any] = {k: self.data[k] for k in ("apiVersion", "kind", "metadata") if k in self.data}
+        wanted: list[JsonPath] = [(), ("metadata",), ("metadata", "name"), ("metadata", "namespace")]
+        for path in keep_paths:
+            wanted += [path, (*path, "labels")]
+            value: Any = self.data
+            for step in path:
+                value = value.get(step) if isinstance(value, dict) else None
+            if value is None:
+                continue
+            target = data
+            for step in path[:-1]:
+                target = target.setdefault(str(step), {})
+            target[str(path[-1])] = value
+        positions: dict[JsonPath, tuple[int, int]] = {}
+        for p in wanted:
+            line, column = self.locate(p)
+            if line is not None and column is not None:
+                positions[p] = (line, column)
+        return dataclasses.replace(self, data=data, node=None, positions=positions)

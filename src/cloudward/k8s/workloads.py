@@ -78,12 +78,12 @@ class PodSpec:
         for field in CONTAINER_FIELDS:
             for i, c in enumerate(as_list(self.spec.get(field))):
                 if isinstance(c, dict):
-                    yield Container(c, self.path + (field, i), field)
+                    yield Container(c, (*self.path, field, i), field)
 
     def volumes(self) -> Iterator[tuple[dict[str, Any], JsonPath]]:
         for i, v in enumerate(as_list(self.spec.get("volumes"))):
             if isinstance(v, dict):
-                yield v, self.path + ("volumes", i)
+                yield v, (*self.path, "volumes", i)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -117,5 +117,5 @@ def pod_spec(obj: K8sObject) -> PodSpec | None:
     spec = dig(obj.data, *path)
     if not isinstance(spec, dict):
         return None
-    md_path: JsonPath = ("metadata",) if obj.kind == "Pod" else path[:-1] + ("metadata",)
+    md_path: JsonPath = ("metadata",) if obj.kind == "Pod" else (*path[:-1], "metadata")
     return PodSpec(spec, path, as_dict(dig(obj.data, *md_path)), md_path)

@@ -1,0 +1,64 @@
+"""Small helpers shared by the workload hardening rules (``workload_*.py``).
+
+The hardening rules go beyond the Pod Security Standards, so they do not share
+the PSS plumbing (policy versions, PSA exemptions); what they do share is how a
+container is named in a message, which containers a rule looks at, and where a
+finding points when the field it wants is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from cloudward.core.jsonpath import JsonPath
+from cloudward.k8s.workloads import Container, PodSpec
+
+_LABELS = {
+    "containers": "container",
+    "initContainers": "init container",
+    "ephemeralContainers": "ephemeral container",
+}
+
+
+def who(container: Container) -> str:
+    """``container "app"`` / ``init container "setup"``: how messages name a container."""
+    return f'{_LABELS.get(container.field, "container")} "{container.name}"'
+
+
+def show(value: Any) -> str:
+    """A manifest value as it would be written in JSON (``true``, ``"x"``, ``0``)."""
+    try:
+        return json.dumps(value, sort_keys=True)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def workload_containers(spec: PodSpec) -> Iterator[Container]:
+    """Init and regular containers: the ones a workload author defines and runs.
+
+    Ephemeral containers are left out of the rules that use this: they are
+    added to a running pod by an operator (``kubectl debug``), never written in
+    a manifest, and the API forbids resources and probes on them.
+    """
+    for container in spec.containers():
+        if container.field != "ephemeralContainers":
+            yield container
+
+
+def nearest(data: Any, base: JsonPath, *keys: str) -> JsonPath:
+    """Path to the deepest of ``keys`` that exists (as a mapping or value) under ``data``.
+
+    Used when a required field is missing: the finding points where the user
+    would add it, e.g. ``resources.limits`` if present, else ``resources``, else
+    the container itself.
+    """
+    path = base
+    node: Any = data
+    for key in keys:
+        if not isinstance(node, dict) or node.get(key) is None:
+            break
+        path = (*path, key)
+        node = node[key]
+    return path

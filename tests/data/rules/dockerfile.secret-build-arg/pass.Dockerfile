@@ -1,0 +1,5 @@
+FROM node:20-slim
+ARG NODE_VERSION=20
+ARG TOKEN_URL
+ARG GITHUB_TOKEN=ghp_example0000000000000000000000000000
+RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci
