@@ -27,7 +27,7 @@ demo: install
 	@echo "wrote cloudward.sarif"
 
 lint: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 unit: install
