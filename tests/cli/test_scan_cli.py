@@ -139,3 +139,36 @@ def test_table_output_is_readable(cli: Run) -> None:
     assert "examples/k8s/shop-frontend.yaml" in r.stdout
     assert "pod.privileged" in r.stdout and "Deployment/shop/frontend" in r.stdout
     assert "\x1b[" not in r.stdout  # NO_COLOR and not a terminal
+
+
+def test_table_does_not_repeat_the_file_as_dockerfile_resource(cli: Run) -> None:
+    r = cli("scan", "examples/docker/Dockerfile")
+    rows = [line for line in r.stdout.splitlines() if "dockerfile.user-root" in line]
+    assert len(rows) == 1
+    assert rows[0].split()[:4] == ["9", "HIGH", "dockerfile.user-root", "Dockerfile"]
+
+
+def test_a_50_mb_manifest_is_scanned_in_bounded_memory(tmp_path: Path) -> None:
+    """A 50 MB stream of dashboard ConfigMaps: memory stays far below the input's expanded size."""
+    import os
+    import subprocess
+    import sys
+
+    panels = ",".join(f'{{"id": {i}, "title": "panel {i}"}}' for i in range(2000))
+    doc = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dash-{n}\n  namespace: monitoring\n"
+           "data:\n  dashboard.json: '{{\"panels\": [" + panels.replace("{", "{{").replace("}", "}}") + "]}}'\n---\n")
+    big = tmp_path / "big.yaml"
+    with big.open("w") as fh:
+        n = 0
+        while fh.tell() < 50 * 1024 * 1024:
+            fh.write(doc.format(n=n))
+            n += 1
+    proc = subprocess.Popen([sys.executable, "-m", "cloudward", "scan", str(big), "--format", "json", "--output",
+                             str(tmp_path / "r.json")], env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["summary"]["resources_scanned"] == n
+    assert usage.ru_maxrss < 400 * 1024, f"peak RSS {usage.ru_maxrss // 1024} MB"

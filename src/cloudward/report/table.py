@@ -72,11 +72,20 @@ def _rows(findings: Sequence[Finding]) -> list[tuple[str, str, str, str, str]]:
             str(f.location.line) if f.location.line is not None else "-",
             f.severity.value.upper(),
             terminal_safe(f.rule_id),
-            terminal_safe(f.resource.display()) if f.resource else "-",
+            _resource_cell(f),
             terminal_safe(f.message + _suppression_note(f)),
         )
         for f in findings
     ]
+
+
+def _resource_cell(f: Finding) -> str:
+    """The resource, without repeating the file heading when the resource is the file itself."""
+    if f.resource is None:
+        return "-"
+    if f.resource.name == f.location.file:
+        return terminal_safe(f.resource.kind)
+    return terminal_safe(f.resource.display())
 
 
 def _file_block(file: str, findings: Sequence[Finding], widths: Sequence[int], color: bool) -> list[str]:
