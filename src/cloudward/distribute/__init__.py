@@ -1,0 +1,1 @@
+"""The distribute stage: images, SBOMs, vulnerabilities, secrets, malware, signatures."""
