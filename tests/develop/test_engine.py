@@ -157,3 +157,11 @@ def test_unknown_kinds_get_a_skip_note_not_an_error(tmp_path: Path) -> None:
     (note,) = report.problems_of(ProblemKind.SKIP)
     assert "Widget" in note.message
     assert report.exit_code(Severity.INFO) == 0
+
+
+def test_unrendered_templates_warn_instead_of_failing(tmp_path: Path) -> None:
+    f = _write(tmp_path, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.name }}\n  x: {{- if .a }}\n")
+    report = scan([f], ScanSettings(), RuleRegistry([PRIV]))
+    (warning,) = report.problems_of(ProblemKind.WARNING)
+    assert "unrendered template" in warning.message and warning.file == f
+    assert report.exit_code(Severity.INFO) == 0

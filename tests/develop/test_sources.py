@@ -111,3 +111,16 @@ def test_unreadable_path_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read file") as e:
         read_source(_src(d), 1000)
     assert e.value.file == str(d)
+
+
+def test_helm_chart_templates_are_skipped_with_advice(tmp_path: Path) -> None:
+    chart = tmp_path / "charts" / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 1.0.0\n")
+    (chart / "values.yaml").write_text("replicas: 2\n")
+    (chart / "templates" / "deploy.yaml").write_text("kind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n")
+    items = list(discover([str(tmp_path)], Config()))
+    assert _names(items, tmp_path) == ["charts/web/Chart.yaml", "charts/web/values.yaml"]
+    (warning,) = [i for i in items if isinstance(i, Problem)]
+    assert warning.kind is ProblemKind.WARNING and "helm template" in warning.message
+    assert warning.file == str(chart / "templates")

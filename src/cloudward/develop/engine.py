@@ -93,6 +93,10 @@ class Scanner:
                 self.add_object(item)
             elif isinstance(item, Skipped):
                 self.problems.append(Problem(ProblemKind.SKIP, item.reason, file=item.file, line=item.line))
+            elif "{{" in text and item.message.startswith("invalid YAML"):
+                self.problems.append(Problem(ProblemKind.WARNING, "looks like an unrendered template ('{{ }}'), not "
+                                             "YAML; render it (helm template, kustomize, …) and scan the output",
+                                             file=item.file, line=item.line))
             else:
                 self.problems.append(_input_problem(item))
 

@@ -91,6 +91,13 @@ def _walk(root: Path, config: Config, seen: set[Path]) -> Iterator[Source | Prob
         yield from errors
         errors.clear()
         base = Path(dirpath)
+        if "Chart.yaml" in filenames and "templates" in dirnames:
+            # Helm templates are Go templates, not YAML: scanning them raw would only
+            # produce syntax errors. Their rendered output is what gets applied.
+            dirnames.remove("templates")
+            yield Problem(ProblemKind.WARNING, "Helm chart templates are not scanned raw; render them with "
+                          f"'helm template {base}' and pipe the output to 'cloudward scan -'",
+                          file=str(base / "templates"))
         for name in sorted(filenames):
             if not (name.lower().endswith(MANIFEST_SUFFIXES) or is_dockerfile_name(name)):
                 continue
