@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from cloudward.core.errors import InputError
+from cloudward.core.imageref import ImageRef
 from cloudward.core.model import Suppression, SuppressionSource
-from cloudward.develop.dockerfile import Dockerfile, ImageRef, expand, iter_instructions, parse_dockerfile
+from cloudward.develop.dockerfile import Dockerfile, expand, iter_instructions, parse_dockerfile
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 
@@ -138,7 +139,7 @@ def test_stages_names_parents_and_final() -> None:
     assert [(s.index, s.name, s.parent, s.from_line) for s in df.stages] == [
         (0, "build", None, 1), (1, "test", 0, 3), (2, None, None, 4)]
     assert df.final.index == 2
-    assert df.stages[0].image == ImageRef("golang", "1.22", None)
+    assert df.stages[0].image == ImageRef(None, "golang", "1.22", None)
     assert df.stages[1].image is None
     assert df.final.is_scratch and df.final.image is None
     assert [i.stage for i in df.instructions] == [0, 0, 1, 2, 2]
@@ -147,14 +148,14 @@ def test_stages_names_parents_and_final() -> None:
 def test_from_a_later_stage_name_is_an_image_not_a_parent() -> None:
     df = parse("FROM app AS first\nFROM alpine AS app\n")
     assert df.stages[0].parent is None
-    assert df.stages[0].image == ImageRef("app", None, None)
+    assert df.stages[0].image == ImageRef(None, "app", None, None)
 
 
 def test_global_args_substitute_into_from() -> None:
     df = parse("ARG BASE=python\nARG TAG=3.12-slim\nARG FULL=${BASE}:${TAG}\n"
                "FROM ${FULL}\nFROM $BASE:${MISSING:-3.11}\n")
     assert df.stages[0].base == "python:3.12-slim"
-    assert df.stages[0].image == ImageRef("python", "3.12-slim", None)
+    assert df.stages[0].image == ImageRef(None, "python", "3.12-slim", None)
     assert df.stages[1].base == "python:3.11"
     assert [i.stage for i in df.instructions[:3]] == [None, None, None]
     assert df.global_args == (("BASE", "python"), ("TAG", "3.12-slim"), ("FULL", "python:3.12-slim"))
@@ -188,18 +189,6 @@ def test_onbuild_instructions_are_unwrapped() -> None:
     runs = list(iter_instructions(df, "RUN"))
     assert [(r.line, r.arguments) for r in runs] == [(2, "make"), (3, "echo hi")]
     assert runs[0].flag("network") == "none"
-
-
-@pytest.mark.parametrize(("ref", "expected"), [
-    ("python", ImageRef("python", None, None)),
-    ("python:3.12", ImageRef("python", "3.12", None)),
-    ("localhost:5000/team/app", ImageRef("localhost:5000/team/app", None, None)),
-    ("localhost:5000/team/app:1.0", ImageRef("localhost:5000/team/app", "1.0", None)),
-    (f"alpine@{DIGEST}", ImageRef("alpine", None, DIGEST)),
-    (f"alpine:3.20@{DIGEST}", ImageRef("alpine", "3.20", DIGEST)),
-])
-def test_image_reference_parsing(ref: str, expected: ImageRef) -> None:
-    assert ImageRef.parse(ref) == expected
 
 
 def test_expand_forms() -> None:

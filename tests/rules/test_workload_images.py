@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
+from cloudward.core.imageref import ImageRef, parse_image
 from cloudward.core.jsonpath import JsonPath
 from cloudward.core.rules import RuleContext
 from cloudward.k8s.object import K8sObject
-from cloudward.rules.workload_images import RULES, ImageRef, parse_image
+from cloudward.rules.workload_images import RULES
 
 BY_ID = {r.id: r for r in RULES}
 DIGEST = "sha256:" + "a" * 64

@@ -8,6 +8,18 @@ operational errors exit 3. Library exceptions are translated at the boundary
 from __future__ import annotations
 
 
+def where_prefix(file: str | None, line: int | None, column: int | None) -> str:
+    """``file:line:column: `` — the prefix of every one-line error and problem."""
+    if file is None:
+        return ""
+    where = file
+    if line is not None:
+        where += f":{line}"
+        if column is not None:
+            where += f":{column}"
+    return where + ": "
+
+
 class CloudwardError(Exception):
     """Root of every error cloudward raises on purpose."""
 
@@ -28,15 +40,7 @@ class InputError(CloudwardError):
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
-        where = ""
-        if self.file is not None:
-            where = self.file
-            if self.line is not None:
-                where += f":{self.line}"
-                if self.column is not None:
-                    where += f":{self.column}"
-            where += ": "
-        return f"{where}{self.message}"
+        return where_prefix(self.file, self.line, self.column) + self.message
 
 
 class ConfigError(InputError):

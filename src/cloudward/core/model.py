@@ -7,6 +7,7 @@ import datetime as dt
 import enum
 from typing import Any
 
+from cloudward.core.errors import where_prefix
 from cloudward.core.jsonpath import JsonPath, format_path
 from cloudward.core.severity import Severity
 
@@ -197,15 +198,7 @@ class Problem:
     resource: ResourceRef | None = None
 
     def display(self) -> str:
-        where = ""
-        if self.file is not None:
-            where = self.file
-            if self.line is not None:
-                where += f":{self.line}"
-                if self.column is not None:
-                    where += f":{self.column}"
-            where += ": "
-        return where + self.message
+        return where_prefix(self.file, self.line, self.column) + self.message
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable, Iterator
 
 from cloudward.core.errors import InputError
+from cloudward.core.imageref import ImageRef, parse_image
 from cloudward.core.model import Suppression, SuppressionSource
 from cloudward.develop.dockerfile_text import (
     HEREDOC_KEYWORDS,
@@ -33,7 +34,7 @@ from cloudward.develop.dockerfile_text import (
 )
 
 __all__ = [
-    "Dockerfile", "Heredoc", "Ignore", "ImageRef", "Instruction", "Stage", "expand", "iter_instructions",
+    "Dockerfile", "Heredoc", "Ignore", "Instruction", "Stage", "expand", "iter_instructions",
     "parse_arg", "parse_dockerfile", "parse_env", "split_words",
 ]
 
@@ -94,25 +95,6 @@ class Instruction:
         exec_form = self.exec_form()
         text = " ".join(exec_form) if exec_form is not None else self.arguments
         return "\n".join([text, *(h.body for h in self.heredocs)])
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ImageRef:
-    """A parsed image reference: ``name`` (registry and repository), optional tag and digest."""
-
-    name: str
-    tag: str | None
-    digest: str | None
-
-    @classmethod
-    def parse(cls, ref: str) -> ImageRef:
-        name, _, digest = ref.partition("@")
-        slash = name.rfind("/")
-        colon = name.rfind(":")
-        tag: str | None = None
-        if colon > slash:
-            name, tag = name[:colon], name[colon + 1:]
-        return cls(name=name, tag=tag, digest=digest or None)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -340,7 +322,7 @@ def _stages(instructions: list[Instruction], file: str) -> _Staged:
     for index, ((ins, base, name, parent, resolved), body) in enumerate(zip(stages, members, strict=True)):
         external = parent is None and resolved and base.lower() != "scratch"
         built.append(Stage(index=index, base=base, name=name, from_line=ins.line, instructions=tuple(body),
-                           parent=parent, image=ImageRef.parse(base) if external else None, resolved=resolved))
+                           parent=parent, image=parse_image(base) if external else None, resolved=resolved))
     return out, built, global_args
 
 

@@ -17,7 +17,7 @@ from cloudward.core.rules import Rule, RuleContext, Target
 from cloudward.core.severity import Severity
 from cloudward.k8s.object import K8sObject
 from cloudward.k8s.workloads import as_dict, as_list
-from cloudward.rules.workload_common import show
+from cloudward.rules.text import show
 
 SERVICE_DOC = "https://kubernetes.io/docs/concepts/services-networking/service/"
 NODEPORT_DOC = SERVICE_DOC + "#type-nodeport"

@@ -24,10 +24,9 @@ from cloudward.rules.pss_common import (
     is_set,
     pod_security_context_path,
     pss_rule,
-    show,
     user_namespace_relaxed,
-    who,
 )
+from cloudward.rules.text import show, who
 
 B = PSSLevel.BASELINE
 HARDENING = "Hardening container environments"

@@ -24,9 +24,8 @@ from cloudward.rules.pss_common import (
     pod_security_context_path,
     pss_rule,
     sc_dict,
-    show,
-    who,
 )
+from cloudward.rules.text import show, who
 
 B = PSSLevel.BASELINE
 POD_SECURITY = "Pod security enforcement"

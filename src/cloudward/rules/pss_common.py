@@ -15,14 +15,13 @@ passed, and nothing ever raises.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from cloudward.core.jsonpath import JsonPath
 from cloudward.core.model import Controls, PSSLevel
 from cloudward.core.rules import Check, Rule, RuleContext, Target
 from cloudward.core.severity import Severity
-from cloudward.k8s.workloads import WORKLOAD_KINDS, Container, PodSpec, as_dict, dig
+from cloudward.k8s.workloads import WORKLOAD_KINDS, PodSpec, as_dict, dig
 
 PSS_DOC = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
 PSA_POLICY_SOURCE = (
@@ -39,24 +38,6 @@ V_SELINUX_ENGINE_T = 31
 V_HOST_PROBES = 34
 V_USER_NAMESPACE_RELAXATION = 35  # spec.hostUsers: false relaxes some checks
 
-CONTAINER_LABELS = {
-    "containers": "container",
-    "initContainers": "init container",
-    "ephemeralContainers": "ephemeral container",
-}
-
-
-def who(container: Container) -> str:
-    """``container "app"`` / ``init container "setup"``: how messages name a container."""
-    return f'{CONTAINER_LABELS.get(container.field, "container")} "{container.name}"'
-
-
-def show(value: Any) -> str:
-    """A manifest value rendered the way it would be written in JSON (``true``, ``"x"``, ``0``)."""
-    try:
-        return json.dumps(value, sort_keys=True)
-    except (TypeError, ValueError):
-        return repr(value)
 
 
 def is_true(value: Any) -> bool:

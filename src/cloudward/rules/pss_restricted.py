@@ -32,12 +32,11 @@ from cloudward.rules.pss_common import (
     nearest,
     pod_security_context_path,
     pss_rule,
-    show,
     user_namespace_relaxed,
     user_namespaced,
-    who,
     windows_exempt,
 )
+from cloudward.rules.text import show, who
 
 R = PSSLevel.RESTRICTED
 POD_SECURITY = "Pod security enforcement"

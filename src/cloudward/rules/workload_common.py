@@ -8,31 +8,11 @@ finding points when the field it wants is missing.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 from cloudward.core.jsonpath import JsonPath
 from cloudward.k8s.workloads import Container, PodSpec
-
-_LABELS = {
-    "containers": "container",
-    "initContainers": "init container",
-    "ephemeralContainers": "ephemeral container",
-}
-
-
-def who(container: Container) -> str:
-    """``container "app"`` / ``init container "setup"``: how messages name a container."""
-    return f'{_LABELS.get(container.field, "container")} "{container.name}"'
-
-
-def show(value: Any) -> str:
-    """A manifest value as it would be written in JSON (``true``, ``"x"``, ``0``)."""
-    try:
-        return json.dumps(value, sort_keys=True)
-    except (TypeError, ValueError):
-        return repr(value)
 
 
 def workload_containers(spec: PodSpec) -> Iterator[Container]:

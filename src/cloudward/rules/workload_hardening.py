@@ -15,7 +15,8 @@ from cloudward.core.rules import Rule, RuleContext, Target
 from cloudward.core.severity import Severity
 from cloudward.k8s.object import K8sObject
 from cloudward.k8s.workloads import WORKLOAD_KINDS, as_dict, as_list, dig, pod_spec
-from cloudward.rules.workload_common import nearest, show, who, workload_containers
+from cloudward.rules.text import show, who
+from cloudward.rules.workload_common import nearest, workload_containers
 
 SECURITY_CONTEXT_DOC = "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"
 SA_AUTOMOUNT_DOC = (

@@ -23,7 +23,7 @@ from cloudward.core.rules import Rule, RuleContext, Target
 from cloudward.core.severity import Severity
 from cloudward.k8s.object import K8sObject
 from cloudward.k8s.workloads import WORKLOAD_KINDS, as_dict, pod_spec
-from cloudward.rules.workload_common import show
+from cloudward.rules.text import show
 
 HOSTPATH_DOC = "https://kubernetes.io/docs/concepts/storage/volumes/#hostpath"
 

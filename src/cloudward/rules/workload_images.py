@@ -9,71 +9,20 @@ parse references the way the container runtime does, so a registry port
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from collections.abc import Iterator
 
+from cloudward.core.imageref import ImageRef, parse_image
 from cloudward.core.model import Controls, Violation
 from cloudward.core.rules import Rule, RuleContext, Target
 from cloudward.core.severity import Severity
 from cloudward.k8s.object import K8sObject
 from cloudward.k8s.workloads import WORKLOAD_KINDS, Container, pod_spec
-from cloudward.rules.workload_common import show, who
+from cloudward.rules.text import show, who
 
 IMAGES_DOC = "https://kubernetes.io/docs/concepts/containers/images/"
 PULL_POLICY_DOC = "https://kubernetes.io/docs/concepts/containers/images/#image-pull-policy"
 ALWAYS_PULL_DOC = "https://kubernetes.io/docs/reference/access-authn-authz/admission-controllers/#alwayspullimages"
 NIST_800_190 = "https://csrc.nist.gov/pubs/sp/800/190/final"
-
-#: Digests pinned with a registered OCI algorithm (image-spec descriptor.md).
-_PINNED_DIGEST = re.compile(r"^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ImageRef:
-    """A container image reference split into its parts, as written (no defaults applied).
-
-    ``registry`` is set only when the first path component names a host (it
-    contains ``.`` or ``:``, or is ``localhost``), which is how the Docker
-    reference grammar tells ``localhost:5000/app`` from ``library/app``.
-    """
-
-    registry: str | None
-    repository: str
-    tag: str | None
-    digest: str | None
-
-    @property
-    def pinned(self) -> bool:
-        """True when a well-formed sha256/sha512 digest fixes the content."""
-        return self.digest is not None and _PINNED_DIGEST.match(self.digest) is not None
-
-    @property
-    def mutable(self) -> bool:
-        """True when what runs depends on where a tag points at pull time."""
-        return not self.pinned
-
-    @property
-    def implies_latest(self) -> bool:
-        """Not pinned, and tagged ``latest`` or untagged (the runtime then pulls ``latest``)."""
-        return not self.pinned and (self.tag == "latest" or not self.tag)
-
-
-def parse_image(reference: str) -> ImageRef:
-    """Split ``[registry[:port]/]path[:tag][@digest]``; never raises."""
-    text = reference.strip()
-    name, at, digest = text.partition("@")
-    slash = name.rfind("/")
-    colon = name.rfind(":")
-    tag: str | None = None
-    if colon > slash:
-        name, tag = name[:colon], name[colon + 1 :]
-    registry: str | None = None
-    first, sep, rest = name.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        registry, name = first, rest
-    return ImageRef(registry=registry, repository=name, tag=tag, digest=digest if at else None)
-
 
 def _images(obj: K8sObject) -> Iterator[tuple[Container, str, ImageRef]]:
     """Every container with a non-empty image string, including init and ephemeral containers."""

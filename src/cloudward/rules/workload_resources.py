@@ -18,7 +18,8 @@ from cloudward.core.rules import Check, Rule, RuleContext, Target
 from cloudward.core.severity import Severity
 from cloudward.k8s.object import K8sObject
 from cloudward.k8s.workloads import WORKLOAD_KINDS, Container, PodSpec, as_dict, dig, pod_spec
-from cloudward.rules.workload_common import nearest, show, who, workload_containers
+from cloudward.rules.text import show, who
+from cloudward.rules.workload_common import nearest, workload_containers
 
 RESOURCES_DOC = "https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"
 POD_LEVEL_RESOURCES_DOC = "https://kubernetes.io/docs/tasks/configure-pod-container/assign-pod-level-resources/"
