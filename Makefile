@@ -37,6 +37,7 @@ test: install lint unit
 
 docs: install
 	$(BIN)/cloudward rules list --format markdown --output docs/rules.md
+	$(BIN)/python tools/gen_cli_doc.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache cloudward.sarif

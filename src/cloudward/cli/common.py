@@ -26,6 +26,8 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
                    default=None, help="ignore cloudward.io/ignore annotations and '# cloudward:ignore' comments, so "
                    "authors cannot exempt their own workloads")
     p.add_argument("--max-file-size", metavar="SIZE", help="refuse files larger than this (default: 64MiB)")
+    p.add_argument("-j", "--jobs", metavar="N", help="worker processes for large scans (default: 0 = one per core "
+                   "when there are many files)")
 
 
 def load_project_config(explicit: str | None, targets: Sequence[str]) -> Config:
@@ -51,5 +53,6 @@ def settings_from_args(args: argparse.Namespace, targets: Sequence[str], registr
         "pss_version": args.pss_version,
         "inline_suppressions": args.inline_suppressions,
         "max_file_size": args.max_file_size,
+        "jobs": args.jobs,
     }
     return resolve_scan_settings(flags, os.environ, config)

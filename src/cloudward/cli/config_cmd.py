@@ -26,7 +26,7 @@ def run_show(args: argparse.Namespace) -> int:
     settings = settings_from_args(args, args.targets, builtin_rules())
     cfg = settings.config
     lines = [f"config file: {cfg.source or '(none found)'}"]
-    for name in ("fail_on", "pss", "pss_version", "inline_suppressions", "max_file_size"):
+    for name in ("fail_on", "pss", "pss_version", "inline_suppressions", "max_file_size", "jobs"):
         value = getattr(settings, name)
         shown = value.value if hasattr(value, "value") else value
         lines.append(f"{name}: {shown if shown is not None else '(all rules)'}  [{settings.sources.get(name)}]")

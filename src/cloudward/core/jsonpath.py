@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 JsonPath = tuple[str | int, ...]
@@ -9,6 +10,7 @@ JsonPath = tuple[str | int, ...]
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+@functools.lru_cache(maxsize=8192)
 def format_path(path: JsonPath) -> str:
     """Render ``("spec", "containers", 0, "image")`` as ``$.spec.containers[0].image``."""
     parts = ["$"]

@@ -30,6 +30,7 @@ class ScanSettings:
     pss_version: PSSVersion = PSSVersion()
     inline_suppressions: bool = True
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    jobs: int = 0  # worker processes; 0 = one per core for large scans
     config: Config = Config()
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -66,7 +67,15 @@ def _pss(text: str) -> PSSLevel:
         raise ValueError(f"{text!r} is not a Pod Security Standards level; use baseline or restricted") from None
 
 
+def _jobs(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be 0 (automatic) or a positive number of processes")
+    return value
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
+    "jobs": _jobs,
     "fail_on": Severity.parse,
     "pss": _pss,
     "pss_version": PSSVersion.parse,
@@ -82,7 +91,7 @@ def resolve_scan_settings(flags: Mapping[str, Any], env: Mapping[str, str], conf
     for name, parse in _PARSERS.items():
         flag = flags.get(name)
         env_name = ENV_PREFIX + name.upper()
-        from_config = getattr(config, name)
+        from_config = getattr(config, name, None)
         try:
             if flag is not None:
                 values[name] = parse(flag) if isinstance(flag, str) else flag

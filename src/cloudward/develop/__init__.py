@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import re
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from cloudward.core.errors import InputError
-from cloudward.core.model import Problem, ProblemKind
+from cloudward.core.model import Problem
 from cloudward.core.report import ScanReport
 from cloudward.core.rules import RuleRegistry
 from cloudward.core.settings import ScanSettings
 from cloudward.develop.engine import Scanner, select_rules
-from cloudward.develop.reading import BinaryFile, read_source
-from cloudward.develop.sources import SourceKind, discover
+from cloudward.develop.feed import scan_source
+from cloudward.develop.parallel import scan_in_processes, worker_count
+from cloudward.develop.sources import Source, discover
 
 __all__ = ["scan"]
-
-_DOCKERFILE_START = re.compile(r"^(?:\s*(?:#[^\n]*)?\n)*\s*(FROM|ARG)\s", re.IGNORECASE)
 
 
 def scan(targets: Sequence[str], settings: ScanSettings, registry: RuleRegistry | None = None, *,
@@ -40,30 +37,21 @@ def scan(targets: Sequence[str], settings: ScanSettings, registry: RuleRegistry 
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        _scan_into(scanner, targets, settings, stdin)
+        files: list[Source] = []
+        for item in discover(targets, settings.config):
+            if isinstance(item, Problem):
+                scanner.problems.append(item)
+            elif item.path is None:
+                scan_source(scanner, item, settings, stdin)
+            else:
+                files.append(item)
+        workers = worker_count(settings.jobs, files)
+        if workers > 1:
+            scan_in_processes(scanner, files, settings, workers)
+        else:
+            for item in files:
+                scan_source(scanner, item, settings, None)
         return scanner.report()
     finally:
         if gc_was_enabled:
             gc.enable()
-
-
-def _scan_into(scanner: Scanner, targets: Sequence[str], settings: ScanSettings, stdin: BinaryIO | None) -> None:
-    for item in discover(targets, settings.config):
-        if isinstance(item, Problem):
-            scanner.problems.append(item)
-            continue
-        try:
-            text = read_source(item, settings.max_file_size, stdin)
-        except BinaryFile:
-            scanner.problems.append(Problem(ProblemKind.SKIP, "binary file, not scanned", file=item.display))
-            continue
-        except InputError as e:
-            scanner.problems.append(Problem(ProblemKind.INPUT, e.message, file=e.file, line=e.line))
-            continue
-        kind = item.kind
-        if item.path is None and _DOCKERFILE_START.match(text):
-            kind = SourceKind.DOCKERFILE
-        if kind is SourceKind.DOCKERFILE:
-            scanner.add_dockerfile_text(text, item.display)
-        else:
-            scanner.add_manifest_text(text, item.display)

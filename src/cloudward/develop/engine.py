@@ -7,6 +7,7 @@ and the resource (the run exits 3) — never a silent pass.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections import defaultdict
@@ -55,6 +56,16 @@ def select_rules(registry: RuleRegistry, settings: ScanSettings) -> list[Rule]:
     version = settings.pss_version
     replaced = {r.replaces for r in out if r.replaces and version.at_least(r.replaces_since)}
     return [r for r in out if r.id not in replaced]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ScanPart:
+    """What a worker process hands back: its findings, problems and detached objects."""
+
+    findings: tuple[Finding, ...]
+    problems: tuple[Problem, ...]
+    objects: tuple[K8sObject, ...]
+    files: int
 
 
 class Scanner:
@@ -107,9 +118,10 @@ class Scanner:
             self.problems.append(Problem(ProblemKind.SKIP, f"no rules for kind {obj.kind} ({obj.api_version}); "
                                          "only cross-object checks apply", file=obj.file, line=obj.line))
         start = len(self.findings)
+        ref = obj.ref()
         for rule in rules:
-            for v in self._run(rule, obj, obj.ref(), obj.file, obj.line):
-                self.findings.append(self._k8s_finding(rule, obj, v))
+            for v in self._run(rule, obj, ref, obj.file, obj.line):
+                self.findings.append(self._k8s_finding(rule, obj, v, ref))
         self.objects.append(_retained(obj) if self._set_rules else obj)
         return self.findings[start:]
 
@@ -126,6 +138,24 @@ class Scanner:
                 self.findings.append(self._dockerfile_finding(rule, df, ref, v))
 
     # -- results --------------------------------------------------------------
+
+    def part(self) -> ScanPart:
+        """This scanner's per-file results, ready to cross a process boundary (no YAML nodes)."""
+        return ScanPart(tuple(self.findings), tuple(self.problems), tuple(o.detached() for o in self.objects),
+                        self.files)
+
+    def merge(self, part: ScanPart) -> None:
+        """Add a worker's results, in order; an expired exception is reported once overall."""
+        self.findings.extend(part.findings)
+        for problem in part.problems:
+            if problem.kind is ProblemKind.WARNING:
+                key = f"{problem.file}:{problem.line}"
+                if key in self._expired_seen:
+                    continue
+                self._expired_seen.add(key)
+            self.problems.append(problem)
+        self.objects.extend(part.objects)
+        self.files += part.files
 
     def report(self) -> ScanReport:
         if self._set_rules and self.objects:
@@ -156,14 +186,15 @@ class Scanner:
                                          file=file, line=line, rule_id=rule.id, resource=ref))
             return []
 
-    def _k8s_finding(self, rule: Rule, obj: K8sObject, v: Violation) -> Finding:
+    def _k8s_finding(self, rule: Rule, obj: K8sObject, v: Violation, ref: ResourceRef | None = None) -> Finding:
         line, column = obj.locate(v.path)
         suppressed = None
         if self.settings.inline_suppressions:
             suppressed = inline_suppression(obj, rule.id, v.path, v.container)
         if suppressed is None:
             suppressed = self._config_suppression(rule.id, obj.kind, obj.namespace, obj.name, obj.file, v.container)
-        return self._finding(rule, v, Location(obj.file, line, column, obj.full_path(v.path)), obj.ref(), suppressed)
+        return self._finding(rule, v, Location(obj.file, line, column, obj.full_path(v.path)), ref or obj.ref(),
+                             suppressed)
 
     def _dockerfile_finding(self, rule: Rule, df: Dockerfile, ref: ResourceRef, v: Violation) -> Finding:
         suppressed = None

@@ -41,8 +41,19 @@ def _from_annotations(annotations: Mapping[str, Any], rule_id: str, container: s
     return None
 
 
+def _has_ignores(annotations: Mapping[str, Any]) -> bool:
+    return any(isinstance(k, str) and k.startswith(IGNORE) for k in annotations)
+
+
 def inline_suppression(obj: K8sObject, rule_id: str, path: JsonPath, container: str | None) -> Suppression | None:
     """The inline suppression that covers this finding, if any."""
+    marked = obj.derived.get("ignores")
+    if marked is None:  # once per object: most objects carry no ignore annotation at all
+        pod = pod_spec(obj)
+        marked = obj.derived["ignores"] = _has_ignores(obj.annotations) or (
+            pod is not None and _has_ignores(pod.annotations))
+    if not marked:
+        return None
     found = _from_annotations(obj.annotations, rule_id, container)
     if found is not None:
         return found

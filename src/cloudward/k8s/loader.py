@@ -33,9 +33,40 @@ _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 
 try:
-    _Loader: Any = yaml.CSafeLoader
+    _Base: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """The safe loader with a memo for implicit scalar tags.
+
+    libyaml's composer asks Python to resolve the tag of every plain scalar, and
+    manifests repeat the same keys and values (``name``, ``image``, ``true``)
+    thousands of times; the answer depends only on the value and its style.
+    """
+
+    _plain_tags: dict[str, str] = {}  # noqa: RUF012 - a process-wide cache, never mutated from outside
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode and implicit[0]:
+            memo = self._plain_tags
+            tag = memo.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(memo) < 100_000 and len(value) <= 64:
+                    memo[value] = tag
+            return tag
+        resolved: str = super().resolve(kind, value, implicit)
+        return resolved
+        key = (value, implicit)
+        memo = self._tag_memo
+        tag = memo.get(key)  # type: ignore[assignment]
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(memo) < 100_000:
+                memo[key] = tag
+        return tag
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

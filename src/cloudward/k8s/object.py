@@ -28,6 +28,8 @@ class K8sObject:
     base: JsonPath = ()
     node: yaml.Node | None = dataclasses.field(default=None, repr=False)
     positions: Mapping[JsonPath, tuple[int, int]] | None = dataclasses.field(default=None, repr=False)
+    #: Derived views computed once per object (its pod spec), shared by every rule that asks.
+    derived: dict[str, Any] = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def kind(self) -> str:
@@ -112,6 +114,30 @@ class K8sObject:
             else:
                 break
         return mark.line + 1, mark.column + 1
+
+    def detached(self, depth: int = 6) -> K8sObject:
+        """The same object without its YAML node, remembering positions ``depth`` levels deep.
+
+        Nodes are large and slow to copy between processes; findings of
+        cross-object rules point at shallow fields (names, roleRefs, subjects).
+        """
+        if self.node is None:
+            return self
+        positions: dict[JsonPath, tuple[int, int]] = dict(self.positions or {})
+        stack: list[tuple[JsonPath, yaml.Node, yaml.Mark]] = [((), self.node, self.node.start_mark)]
+        while stack:
+            path, node, mark = stack.pop()
+            positions[path] = (mark.line + 1, mark.column + 1)
+            if len(path) >= depth:
+                continue
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    if isinstance(key, yaml.ScalarNode):
+                        stack.append(((*path, key.value), value, key.start_mark))
+            elif isinstance(node, yaml.SequenceNode):
+                for i, item in enumerate(node.value):
+                    stack.append(((*path, i), item, item.start_mark))
+        return dataclasses.replace(self, node=None, positions=positions)
 
     def slim(self, keep_paths: Iterable[JsonPath]) -> K8sObject:
         """A lighter copy for cross-object rules: identity, metadata and ``keep_paths``.

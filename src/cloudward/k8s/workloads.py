@@ -110,7 +110,20 @@ class Container:
 
 
 def pod_spec(obj: K8sObject) -> PodSpec | None:
-    """The pod spec of a workload object, or ``None`` for other kinds or bad shapes."""
+    """The pod spec of a workload object, or ``None`` for other kinds or bad shapes.
+
+    Computed once per object: most rules start by asking for it.
+    """
+    try:
+        cached: PodSpec | None = obj.derived["pod_spec"]
+        return cached
+    except KeyError:
+        pass
+    obj.derived["pod_spec"] = found = _find_pod_spec(obj)
+    return found
+
+
+def _find_pod_spec(obj: K8sObject) -> PodSpec | None:
     path = POD_SPEC_PATHS.get(obj.kind)
     if path is None:
         return None
