@@ -13,7 +13,17 @@ import sys
 from collections.abc import Sequence
 
 from cloudward import __version__
-from cloudward.cli import config_cmd, rules_cmd, scan_cmd
+from cloudward.cli import (
+    admission_cmd,
+    config_cmd,
+    db_cmd,
+    detect_cmd,
+    image_cmd,
+    rules_cmd,
+    sbom_cmd,
+    scan_cmd,
+    sign_cmd,
+)
 from cloudward.core.errors import CloudwardError
 
 log = logging.getLogger("cloudward")
@@ -33,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show skipped files and notes (-v) and debug details with tracebacks (-vv)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     scan_cmd.add_parser(sub)
+    image_cmd.add_parser(sub)
+    sbom_cmd.add_parser(sub)
+    db_cmd.add_parser(sub)
+    sign_cmd.add_parser(sub)
+    admission_cmd.add_parser(sub)
+    detect_cmd.add_parser(sub)
     rules_cmd.add_parser(sub)
     config_cmd.add_parser(sub)
     return parser

@@ -59,14 +59,6 @@ class _Loader(_Base):  # type: ignore[misc]
             return tag
         resolved: str = super().resolve(kind, value, implicit)
         return resolved
-        key = (value, implicit)
-        memo = self._tag_memo
-        tag = memo.get(key)  # type: ignore[assignment]
-        if tag is None:
-            tag = super().resolve(kind, value, implicit)
-            if len(memo) < 100_000:
-                memo[key] = tag
-        return tag
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -219,9 +219,9 @@ def parse_config(image: str, data: bytes) -> ImageConfig:
                                      h.get("comment") if isinstance(h.get("comment"), str) else None))
     hc = cfg.get("Healthcheck")
     health = _strings(hc.get("Test")) if isinstance(hc, dict) else None
-    rootfs = doc.get("rootfs") if isinstance(doc.get("rootfs"), dict) else {}
-    labels = cfg.get("Labels") if isinstance(cfg.get("Labels"), dict) else {}
-    ports = cfg.get("ExposedPorts") if isinstance(cfg.get("ExposedPorts"), dict) else {}
+    rootfs: dict[str, Any] = doc["rootfs"] if isinstance(doc.get("rootfs"), dict) else {}
+    labels: dict[str, Any] = cfg["Labels"] if isinstance(cfg.get("Labels"), dict) else {}
+    ports: dict[str, Any] = cfg["ExposedPorts"] if isinstance(cfg.get("ExposedPorts"), dict) else {}
     return ImageConfig(
         os=str(doc.get("os", "")), architecture=str(doc.get("architecture", "")), user=str(cfg.get("User") or ""),
         env=_strings(cfg.get("Env")), cmd=_strings(cfg.get("Cmd")), entrypoint=_strings(cfg.get("Entrypoint")),
@@ -263,3 +263,15 @@ class Image:
     config_digest: str | None = None
     rootfs: str | None = None
     platform: Platform | None = None
+    closer: Callable[[], None] | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    def close(self) -> None:
+        """Release open archive files; use ``with open_image(...) as image:``."""
+        if self.closer is not None:
+            self.closer()
+
+    def __enter__(self) -> Image:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -13,6 +13,7 @@ import enum
 import re
 
 from cloudward.core.errors import InputError
+from cloudward.core.imageref import parse_image
 
 DEFAULT_REGISTRY = "docker.io"
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
@@ -71,27 +72,20 @@ class ImageReference:
 
 
 def parse_registry_ref(text: str) -> RegistryRef:
-    """Parse ``[REGISTRY/]REPO[:TAG][@DIGEST]`` as docker does (docker.io and library/ defaults)."""
-    rest = text
-    digest = None
-    if "@" in rest:
-        rest, digest = rest.split("@", 1)
-        if not _DIGEST.match(digest):
-            raise InputError(f"invalid image digest {digest!r} in {text!r}; expected ALGORITHM:HEX, e.g. sha256:…")
-    tag = None
-    slash = rest.rfind("/")
-    colon = rest.rfind(":")
-    if colon > slash:
-        rest, tag = rest[:colon], rest[colon + 1:]
-        if not _TAG.match(tag):
-            raise InputError(f"invalid image tag {tag!r} in {text!r}")
-    first, _, remainder = rest.partition("/")
-    if remainder and ("." in first or ":" in first or first == "localhost"):
-        registry, repo = first, remainder
-    else:
-        registry, repo = DEFAULT_REGISTRY, rest
-        if "/" not in repo:
-            repo = f"library/{repo}"
+    """Parse ``[REGISTRY/]REPO[:TAG][@DIGEST]`` with docker's defaults (docker.io, library/, latest).
+
+    The split is core's one image-reference parser; this adds validation and defaults.
+    """
+    parts = parse_image(text)
+    digest, tag = parts.digest, parts.tag
+    if digest is not None and not _DIGEST.match(digest):
+        raise InputError(f"invalid image digest {digest!r} in {text!r}; expected ALGORITHM:HEX, e.g. sha256:…")
+    if tag is not None and not _TAG.match(tag):
+        raise InputError(f"invalid image tag {tag!r} in {text!r}")
+    registry = parts.registry or DEFAULT_REGISTRY
+    repo = parts.repository
+    if parts.registry is None and "/" not in repo:
+        repo = f"library/{repo}"
     if not repo or not all(_REPO_COMPONENT.match(c) for c in repo.split("/")):
         raise InputError(f"invalid repository name {repo!r} in {text!r}; use lowercase letters, digits and . _ - /")
     if digest is None and tag is None:

@@ -1,0 +1,181 @@
+"""Reading the vulnerability database: lookups by package, advisory details, status.
+
+Opened read-only, so a scan never changes the file and a concurrent update
+(which swaps in a new file) cannot disturb it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from cloudward.core.errors import InputError
+from cloudward.distribute.vulndb.model import Affected, DistroStatus, Event, Range
+from cloudward.distribute.vulndb.schema import SCHEMA_VERSION
+
+
+def default_db_path(env: Mapping[str, str]) -> Path:
+    """``$CLOUDWARD_DB``, else ``$XDG_CACHE_HOME/cloudward/vuln.db``, else ``~/.cache/cloudward/vuln.db``."""
+    if env.get("CLOUDWARD_DB"):
+        return Path(env["CLOUDWARD_DB"])
+    base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path(env.get("HOME", "~")) / ".cache"
+    return base.expanduser() / "cloudward" / "vuln.db"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AdvisoryInfo:
+    """What a report needs of an advisory besides the affected entry that matched."""
+
+    id: str
+    aliases: tuple[str, ...]
+    withdrawn: str | None
+    summary: str
+    cvss: tuple[str, ...]
+    database_severity: str | None
+    references: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SourceInfo:
+    kind: str
+    location: str
+    sha256: str
+    imported_at: str
+    records: int
+    skipped: int
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DbStatus:
+    path: str
+    schema_version: int
+    updated_at: str | None
+    advisories: int
+    withdrawn: int
+    affected_by_ecosystem: dict[str, int]
+    sources: tuple[SourceInfo, ...]
+    size_bytes: int
+
+    def age(self, now: dt.datetime) -> dt.timedelta | None:
+        if self.updated_at is None:
+            return None
+        return now - dt.datetime.fromisoformat(self.updated_at.replace("Z", "+00:00"))
+
+
+def check_schema(conn: sqlite3.Connection, path: str) -> int:
+    """Refuse files that are not a cloudward database or come from a newer schema."""
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as e:
+        raise InputError(f"not a cloudward vulnerability database ({e}); choose another --db or delete it",
+                         file=path) from e
+    if version > SCHEMA_VERSION:
+        raise InputError(f"database schema version {version} is newer than this cloudward understands "
+                         f"({SCHEMA_VERSION}); upgrade cloudward or use another --db", file=path)
+    if version == 0 or "advisories" not in tables:
+        raise InputError("not a cloudward vulnerability database (no schema version); choose another --db",
+                         file=path)
+    return version
+
+
+def affected_from_json(ecosystem: str, release: str, name: str, data: str) -> Affected:
+    d = json.loads(data)
+    ranges = tuple(Range(t, tuple(Event(k, v) for k, v in evs)) for t, evs in d.get("r", ()))
+    status = DistroStatus(d["s"]) if d.get("s") else None
+    return Affected(ecosystem=ecosystem, release=release, name=name, ranges=ranges, versions=tuple(d.get("v", ())),
+                    status=status, distro_severity=d.get("u"), purl=d.get("p"))
+
+
+def affected_to_json(a: Affected) -> str:
+    d: dict[str, object] = {}
+    if a.ranges:
+        d["r"] = [[r.type, [[e.kind, e.version] for e in r.events]] for r in a.ranges]
+    if a.versions:
+        d["v"] = list(a.versions)
+    if a.status is not None:
+        d["s"] = a.status.value
+    if a.distro_severity:
+        d["u"] = a.distro_severity
+    if a.purl:
+        d["p"] = a.purl
+    return json.dumps(d, separators=(",", ":"))
+
+
+class VulnDB:
+    """A read-only handle on one database file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputError("no vulnerability database here; run 'cloudward db update' or 'cloudward db import "
+                             "FILE...' first, or pass --db", file=str(self.path))
+        try:
+            self._conn = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True, check_same_thread=False)
+        except sqlite3.Error as e:
+            raise InputError(f"cannot open the vulnerability database: {e}", file=str(self.path)) from e
+        self.schema_version = check_schema(self._conn, str(self.path))
+        self._advisory = functools.lru_cache(maxsize=65536)(self._load_advisory)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> VulnDB:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def candidates(self, ecosystem: str, release: str, names: Iterable[str]) -> list[tuple[str, Affected]]:
+        """(advisory id, affected entry) for every entry filed under these names in this ecosystem and release.
+
+        Entries without a release (``Debian`` rather than ``Debian:12``) apply to every release.
+        """
+        wanted = list(dict.fromkeys(names))
+        marks = ",".join("?" * len(wanted))
+        rows = self._conn.execute(
+            f"SELECT advisory_id, release, name, data FROM affected WHERE ecosystem = ? AND name IN ({marks}) "  # noqa: S608
+            "AND (release = ? OR release = '')", (ecosystem, *wanted, release)).fetchall()
+        return [(r[0], affected_from_json(ecosystem, r[1], r[2], r[3])) for r in rows]
+
+    def advisory(self, advisory_id: str) -> AdvisoryInfo | None:
+        result: AdvisoryInfo | None = self._advisory(advisory_id)
+        return result
+
+    def _load_advisory(self, advisory_id: str) -> AdvisoryInfo | None:
+        row = self._conn.execute("SELECT id, aliases, withdrawn, summary, cvss, database_severity, refs "
+                                 "FROM advisories WHERE id = ?", (advisory_id,)).fetchone()
+        if row is None:
+            return None
+        return AdvisoryInfo(id=row[0], aliases=tuple(json.loads(row[1])), withdrawn=row[2], summary=row[3],
+                            cvss=tuple(json.loads(row[4])), database_severity=row[5],
+                            references=tuple(json.loads(row[6])))
+
+    def related(self, ids: Iterable[str]) -> list[AdvisoryInfo]:
+        """Other advisories that name any of ``ids`` as an alias, or are one of them (for severity enrichment)."""
+        wanted = list(dict.fromkeys(ids))
+        marks = ",".join("?" * len(wanted))
+        rows = self._conn.execute(
+            f"SELECT advisory_id FROM aliases WHERE alias IN ({marks}) UNION SELECT id FROM advisories "  # noqa: S608
+            f"WHERE id IN ({marks})", (*wanted, *wanted)).fetchall()
+        return [a for (aid,) in rows if (a := self.advisory(aid)) is not None]
+
+    def status(self) -> DbStatus:
+        c = self._conn
+        meta = dict(c.execute("SELECT key, value FROM meta").fetchall())
+        sources = tuple(SourceInfo(*r) for r in c.execute(
+            "SELECT kind, location, sha256, imported_at, records, skipped, etag, last_modified "
+            "FROM sources ORDER BY id"))
+        by_eco = dict(c.execute("SELECT ecosystem, COUNT(*) FROM affected GROUP BY ecosystem ORDER BY ecosystem"))
+        return DbStatus(
+            path=str(self.path), schema_version=self.schema_version, updated_at=meta.get("updated_at"),
+            advisories=c.execute("SELECT COUNT(*) FROM advisories").fetchone()[0],
+            withdrawn=c.execute("SELECT COUNT(*) FROM advisories WHERE withdrawn IS NOT NULL").fetchone()[0],
+            affected_by_ecosystem=by_eco, sources=sources, size_bytes=self.path.stat().st_size)
