@@ -50,9 +50,10 @@ def run_scan(args: argparse.Namespace) -> int:
     from cloudward.core.model import Problem, ProblemKind
     from cloudward.core.severity import Severity
     from cloudward.distribute.match import MatchOptions, VexIndex, cyclonedx_vex, load_vex, match
-    from cloudward.distribute.match.report import build_report, render_json, render_table
+    from cloudward.distribute.match.report import build_report, render_table
     from cloudward.distribute.sbomread import read_sbom
     from cloudward.distribute.vulndb import VulnDB
+    from cloudward.report import ReportFormat, render
 
     try:
         fail_on = Severity.parse(args.fail_on)
@@ -70,14 +71,7 @@ def run_scan(args: argparse.Namespace) -> int:
                              warn=lambda m: problems.append(Problem(ProblemKind.WARNING, m, file=args.sbom))))
     for p in problems:
         print(f"cloudward: warning: {p.display()}", file=sys.stderr)
-    report, back = build_report(matches, args.sbom, problems, packages=len(sbom.packages))
-    if args.format == "json":
-        text = render_json(report, back)
-    elif args.format == "sarif":
-        from cloudward.report import ReportFormat, render
-
-        text = render(report, ReportFormat.SARIF)
-    else:
-        text = render_table(matches)
+    report = build_report(matches, args.sbom, problems, packages=len(sbom.packages))
+    text = render(report, ReportFormat(args.format)) if args.format in ("json", "sarif") else render_table(matches)
     write_output(text, args.output)
     return report.exit_code(fail_on)

@@ -23,6 +23,9 @@ CONFIG_NAMES = (".cloudward.yaml", ".cloudward.yml")
 
 _TOP_KEYS = {"fail_on", "pss", "pss_version", "inline_suppressions", "max_file_size", "rules", "exclude",
              "exceptions"}
+#: Sections owned by a stage, which validates them itself (with this file's name and line numbers):
+#: ``admission`` by cloudward.deploy.policy, ``signing`` by cloudward.distribute.signing.
+SECTION_KEYS = frozenset({"admission", "signing"})
 _RULES_KEYS = {"disable", "enable_only", "severity"}
 _EXCEPTION_KEYS = {"rule", "rules", "kind", "namespace", "name", "path", "container", "reason", "expires"}
 
@@ -72,6 +75,11 @@ class Config:
     exceptions: tuple[Exception_, ...] = ()
     base_dir: Path | None = None
     rule_lines: tuple[tuple[str, int], ...] = ()
+    sections: tuple[tuple[str, yaml.Node], ...] = ()
+
+    def section(self, name: str) -> yaml.Node | None:
+        """The YAML node of a stage-owned section (``admission``, ``signing``), for that stage to parse."""
+        return next((node for key, node in self.sections if key == name), None)
 
     def line_of(self, rule_id: str) -> int | None:
         """The line where the config names ``rule_id`` (for error messages)."""
@@ -133,8 +141,9 @@ def parse_config(text: str, source: str, base_dir: Path | None = None) -> Config
     if node is None:
         return Config(source=source, base_dir=base_dir)
     p = _Parser(source)
-    top = p.mapping(node, "the top level", _TOP_KEYS)
-    kw: dict[str, Any] = {"source": source, "base_dir": base_dir}
+    top = p.mapping(node, "the top level", _TOP_KEYS | SECTION_KEYS)
+    kw: dict[str, Any] = {"source": source, "base_dir": base_dir,
+                          "sections": tuple((k, v) for k, v in top.items() if k in SECTION_KEYS)}
     if "fail_on" in top:
         kw["fail_on"] = p.severity(top["fail_on"], "fail_on")
     if "pss" in top:

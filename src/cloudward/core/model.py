@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+from collections.abc import Mapping
 from typing import Any
 
 from cloudward.core.errors import where_prefix
@@ -64,6 +65,7 @@ class Location:
     line: int | None = None
     column: int | None = None
     path: JsonPath | None = None
+    layer: str | None = None  # the image layer digest, for files inside container images
 
     @property
     def json_path(self) -> str | None:
@@ -99,8 +101,9 @@ class ResourceRef:
 
 
 class SuppressionSource(enum.Enum):
-    INLINE = "inline"
-    CONFIG = "config"
+    INLINE = "inline"  # an annotation or comment in the scanned file
+    CONFIG = "config"  # an exception in .cloudward.yaml
+    VEX = "vex"  # a VEX statement (OpenVEX, CycloneDX) that the product is not affected
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -132,6 +135,7 @@ class Violation:
     message: str
     path: JsonPath = ()
     line: int | None = None
+    column: int | None = None
     container: str | None = None
     subject: Any = None
     evidence: str | None = None
@@ -151,9 +155,12 @@ class Finding:
     remediation: str = ""
     evidence: str | None = None
     suppressed: Suppression | None = None
+    #: Stage-specific fields added to the same JSON shape (a vulnerability's id, package, fixed
+    #: versions…); documented with the JSON report schema.
+    extra: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "rule_id": self.rule_id,
             "severity": self.severity.value,
             "title": self.title,
@@ -162,6 +169,7 @@ class Finding:
             "line": self.location.line,
             "column": self.location.column,
             "json_path": self.location.json_path,
+            "layer": self.location.layer,
             "resource": self.resource.to_dict() if self.resource else None,
             "controls": self.controls.to_dict(),
             "remediation": self.remediation,
@@ -169,6 +177,9 @@ class Finding:
             "suppressed": self.suppressed is not None,
             "suppression": self.suppressed.to_dict() if self.suppressed else None,
         }
+        if self.extra:
+            out.update(self.extra)
+        return out
 
 
 class ProblemKind(enum.Enum):
@@ -210,3 +221,13 @@ class Problem:
             "rule_id": self.rule_id,
             "resource": self.resource.to_dict() if self.resource else None,
         }
+
+
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class TextFile:
+    """A scanned file's text, for rules that read any file as text (secrets)."""
+
+    path: str
+    text: str
+    #: Views computed once per file and shared by the rules that ask (all secret matches).
+    derived: dict[str, Any] = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)

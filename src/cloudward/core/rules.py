@@ -26,6 +26,8 @@ class Target(enum.Enum):
     K8S_OBJECT = "k8s-object"  # check(obj: K8sObject, ctx) — one object at a time
     K8S_SET = "k8s-set"  # check(objects: ObjectIndex, ctx) — cross-object, Violation.subject set
     DOCKERFILE = "dockerfile"  # check(dockerfile: Dockerfile, ctx) — Violation.line set
+    TEXT = "text"  # check(file: TextFile, ctx) — any scanned file as text (secrets); Violation.line set
+    IMAGE = "image"  # check(facts, ctx) — an image's config and filesystem facts (distribute stage)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -85,7 +87,7 @@ class Rule:
     def __post_init__(self) -> None:
         if not _SLUG.match(self.id):
             raise ValueError(f"rule id {self.id!r} is not a dotted slug like 'pod.privileged'")
-        if self.target is not Target.DOCKERFILE and not self.kinds:
+        if self.target in (Target.K8S_OBJECT, Target.K8S_SET) and not self.kinds:
             raise ValueError(f"rule {self.id} must name the kinds it applies to")
 
     @property

@@ -19,10 +19,11 @@ def to_finding(m: VulnerabilityMatch, artifact: str) -> Finding:
                    "No fixed version yet; mitigate, or record a VEX statement if the code is not reachable.")
     suppressed = None
     if m.suppressed is not None:
-        # core has no VEX suppression source yet; CONFIG is the closest (see the report to the lead)
-        suppressed = Suppression(SuppressionSource.CONFIG, m.suppressed.reason())
+        suppressed = Suppression(SuppressionSource.VEX, m.suppressed.reason())
+    extra = m.to_dict()
+    extra.pop("layer", None)  # the core location carries it
     return Finding(
         rule_id=m.vulnerability_id, severity=m.severity, title=m.summary or m.vulnerability_id, message=message,
-        location=Location(file=f"{artifact}@{pkg.layer}" if pkg.layer else artifact),
+        location=Location(file=artifact, path=None, layer=pkg.layer, line=None),
         resource=ResourceRef(kind="Package", name=f"{pkg.name}@{pkg.version}"),
-        controls=_CONTROLS, remediation=remediation, evidence=m.url, suppressed=suppressed)
+        controls=_CONTROLS, remediation=remediation, evidence=m.url, suppressed=suppressed, extra=extra)
