@@ -18,7 +18,8 @@ def test_public_api_is_pinned() -> None:
     assert set(cloudward.core.__all__) == {
         "CloudwardError", "ConfigError", "Controls", "Finding", "InputError", "JsonPath", "Location",
         "OperationalError", "PSSLevel", "PSSVersion", "Problem", "ProblemKind", "ResourceRef", "Rule",
-        "RuleContext", "RuleRegistry", "Severity", "Suppression", "SuppressionSource", "Target", "Violation",
+        "RuleContext", "RuleRegistry", "Severity", "Suppression", "SuppressionSource", "Target", "TextFile",
+        "Violation",
         "format_path"}
     assert set(cloudward.k8s.__all__) == {"POD_SPEC_PATHS", "WORKLOAD_KINDS", "Container", "K8sObject", "PodSpec",
                                           "as_dict", "as_list", "dig", "pod_spec"}
@@ -49,4 +50,4 @@ def test_every_rule_id_is_unique_and_slugged() -> None:
     assert len(ids) == len(set(ids))
     assert len(ids) >= 40
     prefixes = {i.split(".", 1)[0] for i in ids}
-    assert prefixes <= {"pod", "k8s", "rbac", "service", "ingress", "netpol", "dockerfile"}, prefixes
+    assert prefixes <= {"pod", "k8s", "rbac", "service", "ingress", "netpol", "dockerfile", "secret"}, prefixes

@@ -50,7 +50,7 @@ def test_rule_example(rule_id: str, path: Path) -> None:
     settings = ScanSettings(pss_version=PSSVersion.parse(version.group(1)) if version else PSSVersion())
     report = scan([str(path)], settings, RuleRegistry([rule]))
     assert not [p for p in report.problems if p.kind.value in ("input", "rule")], report.problems
-    if rule.target is Target.DOCKERFILE:
+    if rule.target in (Target.DOCKERFILE, Target.TEXT):
         got = sorted(f"line {f.location.line}" for f in report.findings)
     else:
         got = sorted(f"{f.resource.display() if f.resource else '?'} {f.location.json_path}" for f in report.findings)

@@ -12,6 +12,7 @@ from cloudward.core.model import (
     ResourceRef,
     Suppression,
     SuppressionSource,
+    TextFile,
     Violation,
 )
 from cloudward.core.rules import PSSVersion, Rule, RuleContext, RuleRegistry, Target
@@ -38,6 +39,7 @@ __all__ = [
     "Suppression",
     "SuppressionSource",
     "Target",
+    "TextFile",
     "Violation",
     "format_path",
 ]

@@ -24,6 +24,7 @@ from cloudward.core.model import (
     ResourceRef,
     Suppression,
     SuppressionSource,
+    TextFile,
     Violation,
 )
 from cloudward.core.report import ScanReport
@@ -80,14 +81,18 @@ class Scanner:
         self._by_kind: dict[str, list[Rule]] = defaultdict(list)
         self._set_rules: list[Rule] = []
         self._dockerfile_rules: list[Rule] = []
+        self._text_rules: list[Rule] = []
         for rule in self.rules:
             if rule.target is Target.K8S_OBJECT:
                 for kind in rule.kinds:
                     self._by_kind[kind].append(rule)
             elif rule.target is Target.K8S_SET:
                 self._set_rules.append(rule)
-            else:
+            elif rule.target is Target.DOCKERFILE:
                 self._dockerfile_rules.append(rule)
+            elif rule.target is Target.TEXT:
+                self._text_rules.append(rule)
+            # IMAGE rules belong to the distribute stage's image scan, not to files
         self.findings: list[Finding] = []
         self.problems: list[Problem] = []
         self.objects: list[K8sObject] = []
@@ -96,8 +101,13 @@ class Scanner:
 
     # -- inputs ---------------------------------------------------------------
 
+    def fresh(self) -> Scanner:
+        """An empty scanner with the same rules and settings (the admission webhook: one per request)."""
+        return Scanner(self.rules, self.settings, self.today)
+
     def add_manifest_text(self, text: str, file: str) -> None:
         self.files += 1
+        self.add_text(text, file)
         json_fallback = file.lower().endswith(".json")
         for item in iter_documents(text, file, json_fallback=json_fallback):
             if isinstance(item, K8sObject):
@@ -125,13 +135,32 @@ class Scanner:
         self.objects.append(_retained(obj) if self._set_rules else obj)
         return self.findings[start:]
 
+    def add_text(self, text: str, file: str, dockerfile: Dockerfile | None = None) -> None:
+        """Run the text rules (secrets) over a file's raw text; Dockerfile comments can suppress them."""
+        if not self._text_rules:
+            return
+        subject = TextFile(file, text)
+        ref = ResourceRef(kind="File", name=file)
+        for rule in self._text_rules:
+            for v in self._run(rule, subject, ref, file, None):
+                suppressed = None
+                if dockerfile is not None and self.settings.inline_suppressions and v.line is not None:
+                    reason = dockerfile.ignored(rule.id, v.line)
+                    if reason is not None:
+                        suppressed = Suppression(SuppressionSource.INLINE, reason or None)
+                if suppressed is None:
+                    suppressed = self._config_suppression(rule.id, "File", None, file, file, None)
+                self.findings.append(self._finding(rule, v, Location(file, v.line, v.column), ref, suppressed))
+
     def add_dockerfile_text(self, text: str, file: str) -> None:
         self.files += 1
         try:
             df = parse_dockerfile(text, file)
         except InputError as e:
             self.problems.append(_input_problem(e))
+            self.add_text(text, file)
             return
+        self.add_text(text, file, df)
         ref = ResourceRef(kind="Dockerfile", name=file)
         for rule in self._dockerfile_rules:
             for v in self._run(rule, df, ref, file, None):
