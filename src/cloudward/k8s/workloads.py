@@ -52,6 +52,22 @@ def dig(data: Any, *path: str | int) -> Any:
     return data
 
 
+def nearest_path(data: Any, base: JsonPath, *keys: str) -> JsonPath:
+    """Path to the deepest of ``keys`` that exists (non-null) under ``data``, starting from ``base``.
+
+    Used when a required field is missing: the finding points where the user
+    would add it, e.g. ``securityContext`` if there is one, else the container.
+    """
+    path = base
+    node: Any = data
+    for key in keys:
+        if not isinstance(node, dict) or node.get(key) is None:
+            break
+        path = (*path, key)
+        node = node[key]
+    return path
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class PodSpec:
     """A pod spec found in an object, with its path and the pod's metadata."""

@@ -54,22 +54,6 @@ def is_set(data: dict[str, Any], key: str) -> bool:
     return data.get(key) is not None
 
 
-def nearest(data: dict[str, Any], base: JsonPath, *keys: str) -> JsonPath:
-    """Path to the deepest of ``keys`` that exists under ``data``, starting from ``base``.
-
-    Used when a required field is missing: the finding points where the user
-    would add it (the ``securityContext`` if there is one, else the container).
-    """
-    path = base
-    node: Any = data
-    for key in keys:
-        if not isinstance(node, dict) or node.get(key) is None:
-            break
-        path = (*path, key)
-        node = node[key]
-    return path
-
-
 def is_windows_pod(spec: PodSpec) -> bool:
     """``spec.os.name == "windows"``, which PSA reads from v1.25 on (KEP-2802)."""
     return bool(dig(spec.spec, "os", "name") == "windows")

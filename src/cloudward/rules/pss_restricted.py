@@ -19,7 +19,7 @@ from cloudward.core.model import PSSLevel, Violation
 from cloudward.core.rules import Rule, RuleContext
 from cloudward.core.severity import Severity
 from cloudward.k8s.object import K8sObject
-from cloudward.k8s.workloads import as_dict, as_list, pod_spec
+from cloudward.k8s.workloads import as_dict, as_list, nearest_path, pod_spec
 from cloudward.rules.pss_baseline_confinement import ALLOWED_PROFILE_TYPES, _proc_mount_violations
 from cloudward.rules.pss_common import (
     V_ALLOW_PRIVILEGE_ESCALATION,
@@ -29,7 +29,6 @@ from cloudward.rules.pss_common import (
     V_USER_NAMESPACE_RELAXATION,
     is_int,
     is_set,
-    nearest,
     pod_security_context_path,
     pss_rule,
     user_namespace_relaxed,
@@ -112,7 +111,7 @@ def _privilege_escalation(obj: K8sObject, ctx: RuleContext) -> Iterator[Violatio
         yield Violation(
             message=f"allowPrivilegeEscalation != false ({who(c)} must set "
             f"securityContext.allowPrivilegeEscalation: false; it {state})",
-            path=nearest(c.data, c.path, "securityContext", "allowPrivilegeEscalation"),
+            path=nearest_path(c.data, c.path, "securityContext", "allowPrivilegeEscalation"),
             container=c.name,
         )
 
@@ -140,7 +139,7 @@ def _run_as_non_root(obj: K8sObject, ctx: RuleContext) -> Iterator[Violation]:
         elif pod_value is not True:
             yield Violation(
                 message=f"runAsNonRoot != true (pod or {who(c)} must set securityContext.runAsNonRoot: true)",
-                path=nearest(c.data, c.path, "securityContext"),
+                path=nearest_path(c.data, c.path, "securityContext"),
                 container=c.name,
             )
 
@@ -186,7 +185,7 @@ def _seccomp_restricted(obj: K8sObject, ctx: RuleContext) -> Iterator[Violation]
         if not pod_ok:
             yield Violation(
                 message=f"seccompProfile (pod must not set securityContext.seccompProfile.type to {show(kind)})",
-                path=nearest(spec.spec, spec.path, "securityContext", "seccompProfile", "type"),
+                path=nearest_path(spec.spec, spec.path, "securityContext", "seccompProfile", "type"),
             )
     for c in spec.containers():
         profile = c.security_context.get("seccompProfile")
@@ -196,14 +195,14 @@ def _seccomp_restricted(obj: K8sObject, ctx: RuleContext) -> Iterator[Violation]
                 yield Violation(
                     message=f"seccompProfile ({who(c)} must not set securityContext.seccompProfile.type "
                     f"to {show(kind)})",
-                    path=nearest(c.data, c.path, "securityContext", "seccompProfile", "type"),
+                    path=nearest_path(c.data, c.path, "securityContext", "seccompProfile", "type"),
                     container=c.name,
                 )
         elif not pod_ok:
             yield Violation(
                 message=f"seccompProfile (pod or {who(c)} must set securityContext.seccompProfile.type to "
                 '"RuntimeDefault" or "Localhost")',
-                path=nearest(c.data, c.path, "securityContext"),
+                path=nearest_path(c.data, c.path, "securityContext"),
                 container=c.name,
             )
 
@@ -218,7 +217,7 @@ def _capabilities_restricted(obj: K8sObject, ctx: RuleContext) -> Iterator[Viola
         if "ALL" not in as_list(caps_dict.get("drop")):
             yield Violation(
                 message=f'unrestricted capabilities ({who(c)} must set securityContext.capabilities.drop: ["ALL"])',
-                path=nearest(c.data, c.path, "securityContext", "capabilities", "drop"),
+                path=nearest_path(c.data, c.path, "securityContext", "capabilities", "drop"),
                 container=c.name,
             )
         bad = [cap for cap in as_list(caps_dict.get("add")) if cap != "NET_BIND_SERVICE"]

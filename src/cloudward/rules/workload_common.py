@@ -9,9 +9,7 @@ finding points when the field it wants is missing.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from cloudward.core.jsonpath import JsonPath
 from cloudward.k8s.workloads import Container, PodSpec
 
 
@@ -27,18 +25,3 @@ def workload_containers(spec: PodSpec) -> Iterator[Container]:
             yield container
 
 
-def nearest(data: Any, base: JsonPath, *keys: str) -> JsonPath:
-    """Path to the deepest of ``keys`` that exists (as a mapping or value) under ``data``.
-
-    Used when a required field is missing: the finding points where the user
-    would add it, e.g. ``resources.limits`` if present, else ``resources``, else
-    the container itself.
-    """
-    path = base
-    node: Any = data
-    for key in keys:
-        if not isinstance(node, dict) or node.get(key) is None:
-            break
-        path = (*path, key)
-        node = node[key]
-    return path

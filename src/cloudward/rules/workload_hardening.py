@@ -14,9 +14,9 @@ from cloudward.core.model import Controls, Violation
 from cloudward.core.rules import Rule, RuleContext, Target
 from cloudward.core.severity import Severity
 from cloudward.k8s.object import K8sObject
-from cloudward.k8s.workloads import WORKLOAD_KINDS, as_dict, as_list, dig, pod_spec
+from cloudward.k8s.workloads import WORKLOAD_KINDS, as_dict, as_list, dig, nearest_path, pod_spec
 from cloudward.rules.text import show, who
-from cloudward.rules.workload_common import nearest, workload_containers
+from cloudward.rules.workload_common import workload_containers
 
 SECURITY_CONTEXT_DOC = "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"
 SA_AUTOMOUNT_DOC = (
@@ -60,7 +60,7 @@ def _check_read_only_root_fs(obj: K8sObject, ctx: RuleContext) -> Iterator[Viola
         if value is None:
             yield Violation(
                 message=f"{who(container)} does not set securityContext.readOnlyRootFilesystem: true",
-                path=nearest(container.data, container.path, "securityContext"),
+                path=nearest_path(container.data, container.path, "securityContext"),
                 container=container.name,
             )
         else:

@@ -17,9 +17,9 @@ from cloudward.core.model import Controls, Violation
 from cloudward.core.rules import Check, Rule, RuleContext, Target
 from cloudward.core.severity import Severity
 from cloudward.k8s.object import K8sObject
-from cloudward.k8s.workloads import WORKLOAD_KINDS, Container, PodSpec, as_dict, dig, pod_spec
+from cloudward.k8s.workloads import WORKLOAD_KINDS, Container, PodSpec, as_dict, dig, nearest_path, pod_spec
 from cloudward.rules.text import show, who
-from cloudward.rules.workload_common import nearest, workload_containers
+from cloudward.rules.workload_common import workload_containers
 
 RESOURCES_DOC = "https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"
 POD_LEVEL_RESOURCES_DOC = "https://kubernetes.io/docs/tasks/configure-pod-container/assign-pod-level-resources/"
@@ -80,7 +80,7 @@ def _resource_violation(container: Container, kind: str, noun: str, problems: li
     if len(problems) == 1 and problems[0][2] != "missing":
         path = (*container.path, "resources", kind, problems[0][0])
     else:
-        path = nearest(container.data, container.path, "resources", kind)
+        path = nearest_path(container.data, container.path, "resources", kind)
     return Violation(message=f"{who(container)} has {' and '.join(parts)}", path=path, container=container.name)
 
 
