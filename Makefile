@@ -29,11 +29,21 @@ $(STAMP): pyproject.toml Makefile
 	@touch $(STAMP)
 
 demo: install
-	@echo "== cloudward scan examples/ (findings make the scan exit 1; that is expected here)"
+	@echo "== develop: cloudward scan examples/  (findings make the scan exit 1; that is expected here)"
 	@$(BIN)/cloudward scan examples/ ; code=$$?; echo "exit code: $$code"; test $$code -le 1
-	@echo "== cloudward scan examples/ --pss restricted --format sarif --output cloudward.sarif"
-	@$(BIN)/cloudward scan examples/ --pss restricted --format sarif --output cloudward.sarif ; test $$? -le 1
-	@echo "wrote cloudward.sarif"
+	@echo
+	@echo "== develop: the hardened example against the restricted Pod Security Standard"
+	@$(BIN)/cloudward scan examples/k8s/payments-hardened.yaml --pss restricted; echo "exit code: $$?"
+	@echo
+	@echo "== develop: SARIF for code scanning -> cloudward.sarif"
+	@$(BIN)/cloudward scan examples/ --format sarif --output cloudward.sarif ; test $$? -le 1
+	@echo
+	@echo "== deploy: the admission webhook's decision on a privileged Pod (offline, same code as the server)"
+	@$(BIN)/cloudward admission review < examples/admission/privileged-pod.json | $(BIN)/python -c \
+		'import json,sys; r=json.load(sys.stdin)["response"]; print("allowed:", r["allowed"]); print(r.get("status", {}).get("message", ""))'
+	@echo
+	@echo "== runtime: threats in a real Kubernetes audit log"
+	@$(BIN)/cloudward detect audit examples/audit/audit.log --format table ; test $$? -le 1
 
 lint: install
 	$(BIN)/ruff check .
