@@ -229,3 +229,23 @@ def test_help_uri_is_the_first_reference_that_is_a_url(validator: jsonschema.pro
     assert f"- {prose}\n- <https://example.org/add>" in rules["pod.privileged"]["help"]["markdown"]
     assert "helpUri" not in rules["pod.run-as-non-root"]
     assert prose in rules["pod.run-as-non-root"]["help"]["text"]
+
+
+def test_every_suppression_source_and_image_layers_render_valid_sarif(
+        validator: jsonschema.protocols.Validator) -> None:
+    """A VEX-suppressed vulnerability in an image layer: suppression kind external, layer kept."""
+    from cloudward.core.model import Location, Suppression, SuppressionSource
+
+    base = sample_report()
+    rule = base.rules[0]
+    layer = "sha256:" + "ab" * 32
+    extra = []
+    for source in SuppressionSource:
+        f = finding(rule, "registry.example.com/app:1.0", None, suppressed=Suppression(source, f"{source.value} why"))
+        extra.append(dataclasses.replace(f, location=Location(f.location.file, layer=layer)))
+    doc = _sarif(dataclasses.replace(base, findings=base.findings + tuple(extra)))
+    validator.validate(doc)
+    results = [r for r in doc["runs"][0]["results"]
+               if "registry.example.com" in r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]]
+    assert sorted(r["suppressions"][0]["kind"] for r in results) == ["external", "external", "inSource"]
+    assert {r["locations"][0]["properties"]["layer"] for r in results} == {layer}

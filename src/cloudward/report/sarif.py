@@ -49,7 +49,8 @@ _SECURITY_SEVERITY = {
     Severity.LOW: "3.0",
     Severity.INFO: "1.0",
 }
-_SUPPRESSION_KIND = {SuppressionSource.INLINE: "inSource", SuppressionSource.CONFIG: "external"}
+_SUPPRESSION_KIND = {SuppressionSource.INLINE: "inSource", SuppressionSource.CONFIG: "external",
+                     SuppressionSource.VEX: "external"}
 _WINDOWS_ABSOLUTE = re.compile(r"^[A-Za-z]:[\\/]")
 _PSEUDO_FILE = re.compile(r"^<[^<>]*>$")
 
@@ -206,6 +207,8 @@ def _location(finding: Finding) -> dict[str, Any]:
         logical.append({"name": json_path, "fullyQualifiedName": fqn, "kind": "property" if loc.path else "object"})
     if logical:
         location["logicalLocations"] = logical
+    if loc.layer:
+        location["properties"] = {"layer": loc.layer}  # the image layer that holds the file
     return location
 
 
