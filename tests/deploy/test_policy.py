@@ -33,7 +33,11 @@ def test_admission_section_values() -> None:
     ("admission:\n  pss:\n    enforce: strict\n", "admission.pss.enforce"),
     ("admission:\n  images:\n    allowed_registries: ['https://x']\n", "not a registry"),
     ("admission:\n  nope: 1\n", "unknown key 'nope'"),
-    ("admission:\n  vulnerabilities: {}\n", "not available in this version"),
+    ("admission:\n  vulnerabilities: {}\n", r"c\.yaml:2:.*vulnerabilities needs 'cache'"),
+    ("admission:\n  vulnerabilities:\n    cache: d\n    severity: huge\n", r"c\.yaml:4:.*severity"),
+    ("admission:\n  vulnerabilities:\n    cache: d\n    missing: maybe\n", r"c\.yaml:4:.*missing"),
+    ("admission:\n  signatures:\n    policy: no-such.yaml\n", r"c\.yaml:3:.*no-such\.yaml is not a file"),
+    ("admission:\n  registry:\n    timeout: -1\n", r"c\.yaml:3:.*timeout must be a number"),
 ])
 def test_admission_section_errors(text: str, needle: str) -> None:
     with pytest.raises(ConfigError, match=needle):

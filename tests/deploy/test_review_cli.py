@@ -52,7 +52,13 @@ def test_config_errors_name_file_and_line(tmp_path: Path) -> None:
     assert f"{cfg}:4:17: admission.failure_mode: 'sometimes' is not one of closed, open" in r.stderr.decode()
     cfg.write_text("admission:\n  signatures:\n    policy: x\n")
     r = run_cli("admission", "review", "--config", str(cfg), stdin=b"{}")
-    assert r.returncode == 2 and "not available in this version" in r.stderr.decode()
+    assert r.returncode == 2
+    assert f"{cfg}:3:13: admission.signatures.policy: {tmp_path / 'x'} is not a file" in r.stderr.decode()
+    (tmp_path / "x").write_text("version: 1\npolicies: []\n")
+    r = run_cli("admission", "review", "--config", str(cfg), stdin=b"{}")
+    assert r.returncode == 2  # the verification policy itself is checked by the signing stage's loader
+    assert "policies: must be a non-empty list" in r.stderr.decode() and "admission.signatures.policy" in \
+        r.stderr.decode()
 
 
 def test_config_is_found_upward_and_shared_with_scan(tmp_path: Path) -> None:

@@ -26,7 +26,9 @@ _RUNNER = (
 
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDWARD_", "REGISTRY_AUTH"))}
-    full.update({"NO_COLOR": "1", "PYTHONPATH": str(ROOT / "src"), "HOME": str(cwd or ROOT)})
+    # The default vulnerability database ($XDG_CACHE_HOME/cloudward/vuln.db) never comes from the developer's machine.
+    full.update({"NO_COLOR": "1", "PYTHONPATH": str(ROOT / "src"), "HOME": str(cwd or ROOT),
+                 "XDG_CACHE_HOME": str(Path(cwd or ROOT) / ".no-such-cache")})
     full.update(env or {})
     return subprocess.run([sys.executable, "-c", _RUNNER, *args], capture_output=True, text=True, env=full,
                           cwd=cwd or ROOT, timeout=300)

@@ -22,10 +22,19 @@ def test_public_api_is_pinned() -> None:
                                     "shannon_entropy"}
     assert set(malware.__all__) == {"DEFAULT_BAD_SHA256", "MalwareAnalyzer", "MalwareMatch", "load_hash_list",
                                     "load_yara_rules"}
-    assert set(imagescan.__all__) == {"ImageScanResult", "SecretAnalyzer", "all_image_rules", "scan_image"}
+    assert set(imagescan.__all__) == {"SCANNER_URI", "ImageScanResult", "SecretAnalyzer", "VulnerabilitiesNotChecked",
+                                      "VulnerabilityCheck", "all_image_rules", "scan_image", "vuln_predicate"}
 
 
 def test_image_rule_ids_are_unique_slugs() -> None:
     ids = [r.id for r in imagescan.all_image_rules()]
     assert len(ids) == len(set(ids))
     assert {i.split(".", 1)[0] for i in ids} == {"image", "secret", "malware"}
+
+
+def test_image_rules_target_images_not_kubernetes_objects() -> None:
+    from cloudward.core.rules import Target
+
+    rules = imagescan.all_image_rules()
+    assert {r.target for r in rules} == {Target.IMAGE}
+    assert all(not r.kinds for r in rules)

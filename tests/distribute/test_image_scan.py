@@ -9,7 +9,7 @@ import pytest
 
 from cloudward.distribute.secrets import find_secrets, redact
 from tests.distribute.imagecli import run_cli
-from tests.distribute.imagekit import Item, build_image, write_layout
+from tests.distribute.imagekit import Built, Item, build_image, write_layout
 
 AWS_ID = "AKIAIOSFODNN7EXAMPLE"  # AWS documentation example
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS documentation example
@@ -38,7 +38,7 @@ def test_find_secrets_private_key_and_tokens() -> None:
 
 
 @pytest.fixture
-def risky_image(tmp_path: Path) -> Path:
+def risky(tmp_path: Path) -> tuple[Path, Built]:
     built = build_image(
         [[Item("etc/os-release", b"ID=debian\nVERSION_ID=12\n"), Item("app/.env", f"AWS_KEY={AWS_ID}\n".encode()),
           Item("usr/sbin/sshd", b"\x7fELF-not-really" * 100, mode=0o755),
@@ -48,11 +48,17 @@ def risky_image(tmp_path: Path) -> Path:
          [Item("app/.env", kind="whiteout")]],
         config={"ExposedPorts": {"22/tcp": {}}, "Env": [f"AWS_SECRET_ACCESS_KEY={AWS_SECRET}"]},
         history=[{"created_by": "/bin/sh -c curl -fsSL https://get.example.sh | sh"}, {"created_by": "rm app/.env"}])
-    return write_layout(tmp_path / "risky", built, "v1")
+    return write_layout(tmp_path / "risky", built, "v1"), built
 
 
-def test_image_scan_reports_everything(risky_image: Path) -> None:
-    r = run_cli("image", "scan", f"oci:{risky_image}:v1", "--format", "json")
+@pytest.fixture
+def risky_image(risky: tuple[Path, Built]) -> Path:
+    return risky[0]
+
+
+def test_image_scan_reports_everything(risky: tuple[Path, Built]) -> None:
+    risky_image, built = risky
+    r = run_cli("image", "scan", f"oci:{risky_image}:v1", "--format", "json", "--skip-vulnerabilities")
     assert r.returncode == 1, r.stderr
     doc = json.loads(r.stdout)
     found = {(f["rule_id"], f["file"]) for f in doc["findings"]}
@@ -68,7 +74,19 @@ def test_image_scan_reports_everything(risky_image: Path) -> None:
     assert ("image.expose-ssh", "<image config>") in found
     assert ("malware.known-bad-hash", "/opt/eicar.com") in found
     env = next(f for f in doc["findings"] if f["file"] == "/app/.env")
-    assert "deleted or replaced in a later layer" in env["message"] and env["evidence"].startswith("layer sha256:")
+    assert "deleted or replaced in a later layer" in env["message"]
+    # the layer that holds the file is the finding's location, not text in its evidence
+    lower = built.layer_digests[0]
+    assert (env["layer"], env["line"]) == (lower, 1) and "sha256:" not in (env["evidence"] or "")
+    by_rule = {f["rule_id"]: f for f in doc["findings"]}
+    assert by_rule["image.ssh-server"]["layer"] == lower
+    assert by_rule["image.package-cache"]["layer"] == lower
+    assert by_rule["image.user-root"]["layer"] is None  # the config belongs to no layer
+    assert by_rule["image.curl-pipe-shell"]["line"] == 1  # history step 1
+    assert {f["resource"]["name"] for f in doc["findings"]} == {f"oci:{risky_image}:v1"}
+    # vulnerabilities were deliberately skipped, and the report says so (a warning, not an error)
+    assert [(p["kind"], "vulnerabilities were not checked" in p["message"]) for p in doc["problems"]] == [
+        ("warning", True)]
     assert AWS_ID not in r.stdout and AWS_SECRET not in r.stdout
     assert all(f["resource"]["kind"] == "Image" for f in doc["findings"])
 
@@ -101,7 +119,7 @@ def test_shared_deleted_secret_is_found() -> None:
     layout = SHARED / "oci-layouts" / "umoci-debian-whiteout"
     if not layout.is_dir():
         pytest.skip("../shared/test-images is absent")
-    r = run_cli("image", "scan", f"oci:{layout}:tiny", "--format", "sarif")
+    r = run_cli("image", "scan", f"oci:{layout}:tiny", "--format", "sarif", "--skip-vulnerabilities")
     assert r.returncode == 1
     sarif = json.loads(r.stdout)
     ids = {res["ruleId"] for res in sarif["runs"][0]["results"]}

@@ -163,3 +163,31 @@ def test_bearer_token_auth(tmp_path: Path) -> None:
                 assert {p.name for p in generate_sbom(image).packages} == {"musl", "zlib"}
             with pytest.raises(RegistryAuthError, match=r"token server .* refused"):
                 RegistryClient(addr, insecure=True, credentials=Credentials("bob", "nope")).list_tags("private/tok")
+
+
+def test_artifact_manifest_with_non_tar_layers(anon_registry) -> None:
+    """cosign's signature manifests: layers that are JSON payloads, with annotations; image reads refuse them."""
+    addr = anon_registry[0]
+    client = RegistryClient(addr, insecure=True, timeout=10)
+    payload = b'{"critical":{"type":"cosign container image signature"}}'
+    config = b'{"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":[]},"config":{}}'
+    layer = {"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "size": len(payload),
+             "digest": client.push_blob("team/app", payload),
+             "annotations": {"dev.cosignproject.cosign/signature": "MEUCIQ=="}}
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": len(config),
+                                      "digest": client.push_blob("team/app", config)},
+                           "layers": [layer]}).encode()
+    digest = client.push_manifest("team/app", "sha256-abc.sig", manifest, "application/vnd.oci.image.manifest.v1+json")
+    got = client.get_artifact_manifest("team/app", "sha256-abc.sig")
+    assert (got.digest, got.raw) == (digest, manifest)
+    (desc,) = got.layers
+    assert desc.media_type == layer["mediaType"] and dict(desc.annotations) == layer["annotations"]
+    assert client.get_blob("team/app", desc) == payload
+    assert client.get_artifact_manifest("team/app", digest).digest == digest  # by digest, verified
+    with pytest.raises(Exception, match="unknown media type"):
+        client.get_manifest("team/app", "sha256-abc.sig")  # an image read refuses non-tar layers
+    with pytest.raises(NotFoundError, match="index"):  # asked for manifests only, the registry will not serve one
+        client.get_artifact_manifest("team/app", "multi")
+    with pytest.raises(NotFoundError):
+        client.get_artifact_manifest("team/app", "sha256-missing.sig")

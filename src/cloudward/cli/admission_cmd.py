@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,22 @@ def add_parser(sub: Any) -> None:
                    help="let cert-manager issue the serving certificate instead of minting one now")
     i.set_defaults(handler=run_install)
 
+    c = asub.add_parser("cache", help="the scan cache read by the vulnerability gate",
+                        description="Manage the directory of scan reports keyed by image digest that "
+                        "admission.vulnerabilities reads (docs/admission.md).")
+    csub = c.add_subparsers(dest="cache_command", metavar="SUBCOMMAND", required=True, parser_class=type(p))
+    ca = csub.add_parser("add", help="validate a 'cloudward sbom scan --format json' report and store it",
+                         description="Store REPORT in the cache under the image's manifest digest, atomically.")
+    ca.add_argument("report", metavar="REPORT", help="JSON report of 'cloudward sbom scan --format json'")
+    ca.add_argument("--cache", metavar="DIR", required=True, help="the cache directory (admission.vulnerabilities"
+                    ".cache)")
+    which = ca.add_mutually_exclusive_group(required=True)
+    which.add_argument("--digest", metavar="sha256:HEX", help="the image manifest digest the report is about")
+    which.add_argument("--image", metavar="REGISTRY/REPO[:TAG|@DIGEST]", help="resolve the digest in the registry")
+    ca.add_argument("--allow-insecure-registry", action="store_true", help="plain HTTP to the registry")
+    ca.add_argument("--registry-timeout", metavar="SECONDS", type=float, default=30.0, help="network timeout")
+    ca.set_defaults(handler=run_cache_add)
+
 
 def _policy_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="policy file: a .cloudward.yaml with an optional 'admission' "
@@ -78,7 +96,8 @@ def _policy_flags(p: argparse.ArgumentParser) -> None:
 def _policy(args: argparse.Namespace) -> Any:
     from cloudward.core.config import find_config
     from cloudward.core.errors import ConfigError
-    from cloudward.deploy.policy import default_policy, load_policy
+    from cloudward.deploy.policy import GATE_RULE_IDS, default_policy, load_policy
+    from cloudward.distribute.image import default_auth_file
     from cloudward.rules import builtin_rules
 
     if args.config:
@@ -90,13 +109,15 @@ def _policy(args: argparse.Namespace) -> Any:
         found = find_config(Path.cwd())
         policy = load_policy(found, args.pss_enforce) if found else default_policy(args.pss_enforce)
     registry = builtin_rules()
-    known = set(registry.ids()) | {"pod.image-registry"}
+    known = set(registry.ids()) | GATE_RULE_IDS
     config = policy.config
     for rule_id, where in config.rule_ids():
         if rule_id not in known:
             raise ConfigError(f"unknown rule id {rule_id!r} in {where}; see 'cloudward rules list'",
                               file=config.source, line=config.line_of(rule_id))
-    return policy
+    # registry credentials for the gates, as for 'cloudward verify': $REGISTRY_AUTH_FILE or ~/.docker/config.json
+    access = dataclasses.replace(policy.registry, auth_file=default_auth_file(os.environ, Path.home()))
+    return dataclasses.replace(policy, registry=access)
 
 
 def _namespaces(args: argparse.Namespace, default: str) -> Any:
@@ -193,3 +214,30 @@ def run_install(args: argparse.Namespace) -> int:
     sys.stdout.write(render(manifests(opts)))
     sys.stdout.flush()
     return 0
+
+
+def run_cache_add(args: argparse.Namespace) -> int:
+    from cloudward.core.errors import InputError
+    from cloudward.deploy.scancache import add_report
+
+    try:
+        data = Path(args.report).read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read the report: {e.strerror}", file=args.report) from None
+    digest = args.digest or _resolve(args)
+    path = add_report(Path(args.cache), digest, data, args.report)
+    print(f"cloudward admission: cached {args.report} for {digest} as {path}", file=sys.stderr)
+    return 0
+
+
+def _resolve(args: argparse.Namespace) -> str:
+    from cloudward.core.errors import InputError
+    from cloudward.distribute.image import RegistryClient, Transport, default_auth_file, parse_reference
+
+    parsed = parse_reference(args.image if "://" in args.image else "docker://" + args.image)
+    if parsed.transport is not Transport.DOCKER or parsed.registry is None:
+        raise InputError(f"--image {args.image!r} is not a registry image (REGISTRY/REPO[:TAG])")
+    ref = parsed.registry
+    client = RegistryClient.for_ref(ref, insecure=args.allow_insecure_registry, timeout=args.registry_timeout,
+                                    auth_file=default_auth_file(os.environ, Path.home()))
+    return client.resolve(ref.repository, ref.reference).digest

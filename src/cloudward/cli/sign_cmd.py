@@ -216,7 +216,10 @@ def _registry_flags(p: argparse.ArgumentParser) -> None:
 
 def _verify_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--revoked-key", metavar="FINGERPRINT", action="append", default=[],
-                   help="sha256:<hex> of a revoked public key (repeatable); see 'cloudward keys fingerprint'")
+                   help="sha256:<hex> of a revoked public key (repeatable); see 'cloudward keys fingerprint'. "
+                   "Added to signing.revoked_keys of the config file")
+    p.add_argument("--config", metavar="FILE", help="config file with signing.revoked_keys (default: the nearest "
+                   ".cloudward.yaml upward from the current directory)")
     p.add_argument("--output", choices=("text", "json"), default="text", help="result format on stdout")
     if not any(a.dest == "allow_insecure_registry" for a in p._actions):
         _registry_flags(p)
@@ -266,12 +269,18 @@ def _fingerprint(path: str) -> str:
 
 
 def _revoked(args: argparse.Namespace) -> Any:
+    """``--revoked-key`` flags merged with ``signing.revoked_keys`` of the project's config file."""
+    from cloudward.cli.common import load_project_config
     from cloudward.distribute.signing import Revocations
+    from cloudward.distribute.signing.signers import revocations_from_config
 
     try:
-        return Revocations.of(args.revoked_key)
+        flags = Revocations.of(args.revoked_key)
     except ValueError as e:
         raise InputError(f"--revoked-key: {e}") from None
+    revoked = revocations_from_config(load_project_config(args.config, [])).merged(flags)
+    args.revocations = revoked  # for the reason shown when verification fails
+    return revoked
 
 
 def _annotations(items: list[str]) -> dict[str, str]:
@@ -319,13 +328,18 @@ def _verdict(handler: Handler) -> Handler:
     """Turn "not verified" into its documented result: a one-line reason on stderr and exit 1."""
     def run(args: argparse.Namespace) -> int:
         from cloudward.distribute.signing import NotVerifiedError
+        from cloudward.distribute.signing.signers import NO_REVOCATIONS
 
         try:
             return handler(args)
         except NotVerifiedError as e:
+            reason = e.reason
+            for fp, why in getattr(args, "revocations", NO_REVOCATIONS).reasons:
+                if fp in reason:
+                    reason += f" [{fp} revoked: {why}]"
             if args.output == "json":
-                write_output(json.dumps({"verified": False, "subject": e.subject, "reason": e.reason}), None)
-            print(f"cloudward: NOT VERIFIED: {e.subject}: {e.reason}", file=sys.stderr)
+                write_output(json.dumps({"verified": False, "subject": e.subject, "reason": reason}), None)
+            print(f"cloudward: NOT VERIFIED: {e.subject}: {reason}", file=sys.stderr)
             return 1
     return run
 

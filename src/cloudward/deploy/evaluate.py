@@ -11,7 +11,6 @@ version; usually every mode is ``latest`` and one pass is enough.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Iterator
@@ -23,6 +22,7 @@ from cloudward.core.model import Controls, Finding, PSSLevel, Violation
 from cloudward.core.rules import PSSVersion, Rule, RuleContext, RuleRegistry, Target
 from cloudward.core.settings import ScanSettings
 from cloudward.core.severity import Severity
+from cloudward.deploy.verifier import GateUnavailable
 from cloudward.develop.engine import Scanner
 from cloudward.k8s.object import K8sObject
 from cloudward.k8s.workloads import WORKLOAD_KINDS, pod_spec
@@ -66,7 +66,7 @@ class RuleSets:
         self.kinds: frozenset[str] = frozenset(k for r in rules for k in r.kinds)
         self.config = config
         self._cache: dict[tuple[PSSLevel, PSSVersion], frozenset[str]] = {}
-        self._scanners: dict[tuple[PSSVersion, frozenset[str], bool], Scanner] = {}
+        self._scanners: dict[tuple[PSSVersion, frozenset[str], bool, dt.date], Scanner] = {}
 
     def pss_ids(self, level: PSSLevel, version: PSSVersion) -> frozenset[str]:
         """The PSS checks Pod Security Admission runs for ``level`` at ``version`` (selected ones only)."""
@@ -86,22 +86,20 @@ class RuleSets:
     def scanner(self, version: PSSVersion, rule_ids: frozenset[str], inline: bool, today: dt.date) -> Scanner:
         """A fresh scanner for one object.
 
-        Building a Scanner indexes its rules by kind (about 100 µs for the
-        full set), so one is built per rule selection and shallow-copied per
-        request with empty result lists: the index and the rules are shared,
-        nothing a request writes is.
+        The rules are indexed by kind once per selection (and day, which decides
+        expired exceptions); each request gets ``Scanner.fresh()``: the same
+        rules and settings with empty results, so every request that meets an
+        expired exception says so.
         """
-        key = (version, rule_ids, inline)
+        key = (version, rule_ids, inline, today)
         template = self._scanners.get(key)
         if template is None:
             settings = ScanSettings(pss_version=version, inline_suppressions=inline, config=self.config)
-            template = Scanner([self.by_id[i] for i in sorted(rule_ids)], settings)
-            if len(self._scanners) < 256:
-                self._scanners[key] = template
-        scanner = copy.copy(template)
-        scanner.findings, scanner.problems, scanner.objects, scanner.today = [], [], [], today
-        scanner._expired_seen = set()  # per request: every request that meets an expired exception says so
-        return scanner
+            template = Scanner([self.by_id[i] for i in sorted(rule_ids)], settings, today)
+            if len(self._scanners) >= 256:
+                self._scanners.clear()
+            self._scanners[key] = template
+        return template.fresh()
 
 
 def evaluate(obj: dict[str, Any], rule_ids: frozenset[str], rules: RuleSets, version: PSSVersion,
@@ -112,6 +110,9 @@ def evaluate(obj: dict[str, Any], rule_ids: frozenset[str], rules: RuleSets, ver
     notes: list[str] = []
     for problem in scanner.problems:
         if problem.kind.value == "rule":
+            marker = f"{GateUnavailable.__name__}: "
+            if marker in problem.message:  # a gate could not reach its registry: say so, not "crashed"
+                raise RuleCrash(f"{problem.rule_id}: {problem.message.split(marker, 1)[1]}")
             raise RuleCrash(problem.message)
         if problem.kind.value == "warning":
             notes.append(problem.message)

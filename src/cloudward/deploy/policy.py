@@ -23,6 +23,12 @@ admission-only settings sit under an ``admission:`` key::
       images:                         # gates: configured means enforced
         allowed_registries: [registry.example.com, ghcr.io/acme/]
         require_digest: true
+      registry: {...}                 # signature and vulnerability gates: see deploy/gateconfig.py
+      signatures: {...}
+      vulnerabilities: {...}
+
+``core.config`` parses the shared keys and hands the ``admission`` section over
+as a YAML node (``Config.section``), so every error here names the real line.
 """
 
 from __future__ import annotations
@@ -34,25 +40,27 @@ from typing import Any
 
 import yaml
 
-from cloudward.core.config import Config, parse_config
+from cloudward.core.config import Config, load_config, parse_config
 from cloudward.core.errors import ConfigError
 from cloudward.core.model import PSSLevel
 from cloudward.core.rules import PSSVersion
+from cloudward.deploy.confignodes import NodeParser
+from cloudward.deploy.gateconfig import (
+    RegistryAccess,
+    SignatureGate,
+    VulnerabilityGate,
+    parse_registry,
+    parse_signatures,
+    parse_vulnerabilities,
+)
 from cloudward.deploy.model import FailureMode, Mode
 
-_ADMISSION_KEYS = {"failure_mode", "pss", "rules", "exemptions", "images", "signatures", "vulnerabilities"}
+_ADMISSION_KEYS = {"failure_mode", "pss", "rules", "exemptions", "images", "registry", "signatures",
+                   "vulnerabilities"}
 _PSS_KEYS = {"enforce", "enforce_version", "warn", "warn_version", "audit", "audit_version"}
 _RULES_KEYS = {"default", "enforce", "warn", "audit", "off"}
 _EXEMPT_KEYS = {"namespaces", "usernames", "runtime_classes"}
 _IMAGES_KEYS = {"allowed_registries", "require_digest"}
-_NOT_YET = {
-    "signatures": "signature verification gates arrive with the signing stage; until then verify in CI with "
-    "'cloudward' signing commands and remove 'admission.signatures'",
-    "vulnerabilities": "vulnerability gates arrive with the vulnerability database; remove "
-    "'admission.vulnerabilities' until then",
-}
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class PSSModePolicy:
     """One PSA mode's level and version (``pod-security.kubernetes.io/<mode>[-version]``)."""
@@ -104,6 +112,9 @@ class AdmissionPolicy:
     rule_modes: tuple[tuple[str, Mode], ...] = ()
     exemptions: Exemptions = Exemptions()
     images: ImageGates = ImageGates()
+    registry: RegistryAccess = RegistryAccess()
+    signatures: SignatureGate | None = None
+    vulnerabilities: VulnerabilityGate | None = None
 
     def rule_mode(self, rule_id: str, default: Mode | None = None) -> Mode:
         """The mode of a rule outside PSS enforcement: the first matching glob, else the default.
@@ -119,6 +130,12 @@ class AdmissionPolicy:
             return Mode.ENFORCE
         if rule_id == IMAGE_REGISTRY_RULE and self.images.allowed_registries:
             return Mode.ENFORCE
+        if rule_id == IMAGE_SIGNATURE_RULE and self.signatures is not None:
+            return Mode.ENFORCE
+        if rule_id == IMAGE_VULNERABILITY_RULE and self.vulnerabilities is not None:
+            return Mode.ENFORCE
+        if rule_id == IMAGE_SCAN_MISSING_RULE and self.vulnerabilities is not None:
+            return self.vulnerabilities.missing
         return self.rule_default if default is None else default
 
     @property
@@ -131,39 +148,32 @@ class AdmissionPolicy:
 
 
 IMAGE_REGISTRY_RULE = "pod.image-registry"
+IMAGE_SIGNATURE_RULE = "pod.image-signature"
+IMAGE_VULNERABILITY_RULE = "pod.image-vulnerabilities"
+IMAGE_SCAN_MISSING_RULE = "pod.image-scan-missing"
+#: Rules built from admission configuration, not in the scan registry (valid in rules.* of the config).
+GATE_RULE_IDS = frozenset({IMAGE_REGISTRY_RULE, IMAGE_SIGNATURE_RULE, IMAGE_VULNERABILITY_RULE,
+                           IMAGE_SCAN_MISSING_RULE})
 
 
 def load_policy(path: Path, pss_enforce: str | None = None) -> AdmissionPolicy:
     """Read ``path`` (a ``.cloudward.yaml`` with an optional ``admission:`` section)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read config file: {e}; check the --config path", file=str(path)) from e
-    return parse_policy(text, str(path), pss_enforce=pss_enforce, base_dir=path.parent)
+    return policy_from_config(load_config(path), pss_enforce)
 
 
 def parse_policy(text: str, source: str, *, pss_enforce: str | None = None,
                  base_dir: Path | None = None) -> AdmissionPolicy:
     """Parse the shared config and its ``admission`` section; errors name file, line and field."""
-    try:
-        node = yaml.compose(text, Loader=yaml.CSafeLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark
-        raise ConfigError(f"invalid YAML: {e.problem}", file=source, line=mark.line + 1 if mark else None) from e
-    admission: yaml.Node | None = None
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == "admission":
-                admission = value
-                text = _blank_lines(text, key.start_mark.line, value.end_mark)
-    config = parse_config(text, source, base_dir=base_dir)
+    return policy_from_config(parse_config(text, source, base_dir=base_dir), pss_enforce)
+
+
+def policy_from_config(config: Config, pss_enforce: str | None = None) -> AdmissionPolicy:
+    """The admission policy of a parsed ``.cloudward.yaml`` (its ``admission`` and ``signing`` sections)."""
     version = PSSVersion.parse(config.pss_version) if config.pss_version else PSSVersion()
     kw: dict[str, Any] = {"config": config}
-    p = _Parser(source)
+    p = NodeParser(config.source or ".cloudward.yaml", config.base_dir)
+    admission = config.section("admission")
     section = p.mapping(admission, "admission", _ADMISSION_KEYS) if admission is not None else {}
-    for key, hint in _NOT_YET.items():
-        if key in section:
-            raise p.fail(section[key], f"admission.{key}: not available in this version: {hint}")
     if "failure_mode" in section:
         kw["failure_mode"] = FailureMode(p.choice(section["failure_mode"], "admission.failure_mode",
                                                   [m.value for m in FailureMode]))
@@ -193,17 +203,27 @@ def parse_policy(text: str, source: str, *, pss_enforce: str | None = None,
         kw["exemptions"] = Exemptions(**{k: frozenset(p.strings(v, f"admission.exemptions.{k}"))
                                          for k, v in ex.items()})
     if "images" in section:
-        im = p.mapping(section["images"], "admission.images", _IMAGES_KEYS)
-        registries = tuple(p.strings(im["allowed_registries"], "admission.images.allowed_registries")
-                           ) if "allowed_registries" in im else ()
-        for r in registries:
-            if not r.strip("/") or "://" in r:
-                raise p.fail(im["allowed_registries"], f"admission.images.allowed_registries: {r!r} is not a "
-                             "registry or repository prefix; write e.g. registry.example.com or ghcr.io/acme/")
-        digest = p.boolean(im["require_digest"], "admission.images.require_digest") if "require_digest" in im \
-            else False
-        kw["images"] = ImageGates(registries, digest)
+        kw["images"] = _images(p, section["images"])
+    if "registry" in section:
+        kw["registry"] = parse_registry(p, section["registry"])
+    if "signatures" in section:
+        kw["signatures"] = parse_signatures(p, section["signatures"], config)
+    if "vulnerabilities" in section:
+        kw["vulnerabilities"] = parse_vulnerabilities(p, section["vulnerabilities"])
     return AdmissionPolicy(**kw)
+
+
+def _images(p: NodeParser, node: yaml.Node) -> ImageGates:
+    im = p.mapping(node, "admission.images", _IMAGES_KEYS)
+    registries = tuple(p.strings(im["allowed_registries"], "admission.images.allowed_registries")
+                       ) if "allowed_registries" in im else ()
+    for r in registries:
+        if not r.strip("/") or "://" in r:
+            raise p.fail(im["allowed_registries"], f"admission.images.allowed_registries: {r!r} is not a "
+                         "registry or repository prefix; write e.g. registry.example.com or ghcr.io/acme/")
+    digest = p.boolean(im["require_digest"], "admission.images.require_digest") if "require_digest" in im \
+        else False
+    return ImageGates(registries, digest)
 
 
 def default_policy(pss_enforce: str | None = None) -> AdmissionPolicy:
@@ -217,68 +237,3 @@ def _level(text: str, where: str) -> PSSLevel:
     except ValueError:
         raise ConfigError(f"{where}: {text!r} is not a Pod Security Standards level; use privileged, baseline "
                           "or restricted") from None
-
-
-def _blank_lines(text: str, first: int, end: yaml.Mark) -> str:
-    """``text`` with the lines of the ``admission`` section emptied, so other lines keep their numbers.
-
-    The shared parser (``core.config``) does not know the ``admission`` key;
-    blanking keeps its file:line errors exact for the rest of the file.
-    """
-    lines = text.splitlines(keepends=True)
-    last = end.line if end.column > 0 else end.line - 1
-    for i in range(first, min(last + 1, len(lines))):
-        lines[i] = "\n"
-    return "".join(lines)
-
-
-class _Parser:
-    """Typed access to the admission section's nodes; every error names file, line and field."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, node: yaml.Node, message: str) -> ConfigError:
-        return ConfigError(message, file=self.source, line=node.start_mark.line + 1,
-                           column=node.start_mark.column + 1)
-
-    def mapping(self, node: yaml.Node, where: str, allowed: set[str]) -> dict[str, yaml.Node]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, f"{where} must be a mapping")
-        out: dict[str, yaml.Node] = {}
-        for k, v in node.value:
-            if not isinstance(k, yaml.ScalarNode) or k.value not in allowed:
-                raise self.fail(k, f"unknown key {getattr(k, 'value', k)!r} in {where}; allowed: "
-                                f"{', '.join(sorted(allowed))}")
-            out[k.value] = v
-        return out
-
-    def string(self, node: yaml.Node, where: str) -> str:
-        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
-            raise self.fail(node, f"{where} must be a string")
-        return str(node.value)
-
-    def strings(self, node: yaml.Node, where: str) -> list[str]:
-        if isinstance(node, yaml.ScalarNode):
-            return [self.string(node, where)]
-        if not isinstance(node, yaml.SequenceNode):
-            raise self.fail(node, f"{where} must be a list of strings")
-        return [self.string(n, where) for n in node.value]
-
-    def choice(self, node: yaml.Node, where: str, allowed: list[str]) -> str:
-        value = self.string(node, where).strip().lower()
-        if value not in allowed:
-            raise self.fail(node, f"{where}: {value!r} is not one of {', '.join(allowed)}")
-        return value
-
-    def boolean(self, node: yaml.Node, where: str) -> bool:
-        if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:bool":
-            raise self.fail(node, f"{where} must be true or false")
-        return node.value.lower() in ("true", "yes", "on", "y")
-
-    def version(self, node: yaml.Node, where: str) -> PSSVersion:
-        try:
-            return PSSVersion.parse(self.string(node, where))
-        except ValueError as e:
-            raise self.fail(node, f"{where}: {e}") from None
-

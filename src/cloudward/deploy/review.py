@@ -35,6 +35,7 @@ from typing import Any
 from cloudward.core.model import Finding, PSSLevel, SuppressionSource
 from cloudward.core.rules import PSSVersion, RuleRegistry
 from cloudward.deploy.evaluate import RuleSets, evaluate, registry_gate
+from cloudward.deploy.gates import gate_rules
 from cloudward.deploy.model import AdmissionDecision, AdmissionRequest, Mode, Operation, RuleResult
 from cloudward.deploy.namespaces import NamespacePolicy, NamespaceStore, policy_for_labels
 from cloudward.deploy.policy import AdmissionPolicy
@@ -69,7 +70,7 @@ def review(request: AdmissionRequest, policy: AdmissionPolicy, namespaces: Names
     if request.operation is Operation.UPDATE and not isinstance(old, dict):
         raise ReviewInputError("request.oldObject must be an object for UPDATE")
 
-    exempt = _exemption(request, obj, policy)
+    exempt = exemption(request, obj, policy)
     if exempt:
         return _allow(base, [*notes, ("decision", "exempt"), ("exempt", exempt)])
     rules = _rule_sets(policy, registry)
@@ -215,7 +216,7 @@ def _rule_sets(policy: AdmissionPolicy, registry: RuleRegistry | None) -> RuleSe
 
         registry = builtin_rules()
     gates = [registry_gate(policy.images.allowed_registries)] if policy.images.allowed_registries else []
-    return RuleSets(registry, policy.config, gates)
+    return RuleSets(registry, policy.config, gates + gate_rules(policy))
 
 
 def _namespace_policy(namespace: str, store: NamespaceStore | None, policy: AdmissionPolicy,
@@ -226,7 +227,7 @@ def _namespace_policy(namespace: str, store: NamespaceStore | None, policy: Admi
     return policy_for_labels(labels, policy.pss_defaults)
 
 
-def _exemption(request: AdmissionRequest, obj: dict[str, Any], policy: AdmissionPolicy) -> str | None:
+def exemption(request: AdmissionRequest, obj: dict[str, Any], policy: AdmissionPolicy) -> str | None:
     ex = policy.exemptions
     if request.namespace and request.namespace in ex.namespaces:
         return "namespace"

@@ -22,10 +22,11 @@ import orjson
 
 from cloudward.core.rules import RuleRegistry
 from cloudward.deploy.evaluate import RuleCrash
+from cloudward.deploy.gates import pin_patch
 from cloudward.deploy.model import AdmissionDecision, AdmissionRequest, FailureMode, Operation, UserInfo
 from cloudward.deploy.namespaces import NamespaceStore
 from cloudward.deploy.policy import AdmissionPolicy
-from cloudward.deploy.review import ReviewInputError, review
+from cloudward.deploy.review import EVALUATED_SUBRESOURCES, ReviewInputError, exemption, review
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +113,7 @@ def answer(body: bytes | str, policy: AdmissionPolicy, namespaces: NamespaceStor
     request = parse_review(body)
     kind = request.kind[2]
     if mutate:
-        # Digest pinning needs verified digests from the signing stage; until it lands the
-        # mutating endpoint admits unchanged (the validating endpoint does the judging).
-        decision = AdmissionDecision(uid=request.uid, allowed=True, namespace=request.namespace,
-                                     dry_run=request.dry_run)
-        return Answer(encode_response(decision, request.api_version), decision, kind, request.operation.value)
+        return _mutate(request, policy, namespaces)
     try:
         decision = review(request, policy, namespaces, registry=registry, today=today)
     except ReviewInputError as e:
@@ -125,6 +122,32 @@ def answer(body: bytes | str, policy: AdmissionPolicy, namespaces: NamespaceStor
         raise BadReview("request.object is nested too deeply to compare; refusing to evaluate it") from None
     except (RuleCrash, Exception) as e:  # noqa: BLE001 — every internal error must become a deliberate answer
         decision = failure_decision(request, policy.failure_mode, e)
+    return Answer(encode_response(decision, request.api_version), decision, kind, request.operation.value)
+
+
+def _mutate(request: AdmissionRequest, policy: AdmissionPolicy, namespaces: NamespaceStore | None) -> Answer:
+    """``/mutate``: pin images the signature gate verified to their digest; never denies.
+
+    Only CREATE and UPDATE of objects with a pod spec, outside exempt
+    namespaces, users and runtime classes, are patched; the validating
+    endpoint does the judging (and, with the verdicts now cached, without
+    another registry round trip).
+    """
+    kind = request.kind[2]
+    patch: bytes | None = None
+    warnings: list[str] = []
+    obj = request.object
+    judged = request.operation in (Operation.CREATE, Operation.UPDATE) and isinstance(obj, dict) and (
+        not request.sub_resource or request.sub_resource in EVALUATED_SUBRESOURCES)
+    if judged and isinstance(obj, dict) and exemption(request, obj, policy) is None:
+        try:
+            patch, warnings = pin_patch(obj if "kind" in obj else {**obj, "kind": kind}, policy)
+        except Exception as e:  # /mutate admits unchanged on any internal error, and says so
+            log.error("cannot pin images of %s %s/%s: %s", kind, request.namespace, request.name, e, exc_info=True)
+            warnings = [f"cloudward: images not pinned to digests (internal error: {type(e).__name__})"]
+    notes = (("pinned", str(len(orjson.loads(patch)))),) if patch else ()
+    decision = AdmissionDecision(uid=request.uid, allowed=True, namespace=request.namespace, dry_run=request.dry_run,
+                                 patch=patch, warnings=tuple(warnings), audit_annotations=notes)
     return Answer(encode_response(decision, request.api_version), decision, kind, request.operation.value)
 
 

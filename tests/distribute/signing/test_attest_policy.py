@@ -28,7 +28,6 @@ from cloudward.distribute.signing.dsse import DSSE_MEDIA_TYPE, Envelope
 from cloudward.distribute.signing.images import tag_for
 from cloudward.distribute.signing.keys import public_key_pem, unsafe_plaintext_private_key
 from cloudward.distribute.signing.predicates import SLSA_V1, accepted_types
-from cloudward.distribute.signing.registry_adapter import get_artifact_manifest
 from tests.distribute.signing.conftest import push_image
 from tests.distribute.signing.helpers import run_cli
 
@@ -77,7 +76,7 @@ def test_attest_stores_a_dsse_statement_like_cosign_and_verifies(registry, image
     client = registry.client()
     pushed = attest_image(client, ref, signer, SLSA_V1, slsa_provenance(GITHUB_ENV))
     assert pushed.tag == tag_for(digest, "att")
-    (layer,) = get_artifact_manifest(client, ref.repository, pushed.tag).layers
+    (layer,) = client.get_artifact_manifest(ref.repository, pushed.tag).layers
     assert layer.media_type == DSSE_MEDIA_TYPE
     assert layer.annotation(PREDICATE_TYPE_ANNOTATION) == SLSA_V1
     env = Envelope.from_json(client.get_blob(ref.repository, layer))
@@ -100,7 +99,7 @@ def test_attestation_replayed_onto_another_image_fails(registry, image, signer) 
     client = registry.client()
     attest_image(client, ref, signer, SLSA_V1, {"buildDefinition": {}})
     other, second = push_image(registry, ref.repository, "other")
-    raw = get_artifact_manifest(client, ref.repository, tag_for(first, "att")).raw
+    raw = client.get_artifact_manifest(ref.repository, tag_for(first, "att")).raw
     client.push_manifest(ref.repository, tag_for(second, "att"), raw, "application/vnd.oci.image.manifest.v1+json")
     with pytest.raises(NotVerifiedError, match="subjects do not include this image"):
         verify_image_attestations(client, other, [signer.public_key()])

@@ -20,7 +20,6 @@ from cloudward.distribute.signing import (
 from cloudward.distribute.signing.cosign import SIGNATURE_ANNOTATION
 from cloudward.distribute.signing.images import MAX_LAYER_SIZE, _append_layer, tag_for
 from cloudward.distribute.signing.keys import public_key_pem, unsafe_plaintext_private_key
-from cloudward.distribute.signing.registry_adapter import get_artifact_manifest
 from cloudward.distribute.signing.simplesigning import SIMPLESIGNING_MEDIA_TYPE, parse_payload
 from tests.distribute.signing.conftest import push_image
 from tests.distribute.signing.helpers import run_cli
@@ -31,7 +30,7 @@ def test_sign_resolves_the_tag_and_stores_the_signature_as_cosign_does(registry,
     pushed = sign_image(registry.client(), ref, signer, {"build": "42"})
     assert pushed.digest == digest and pushed.tag == f"sha256-{digest.removeprefix('sha256:')}.sig"
     client = registry.client()
-    manifest = get_artifact_manifest(client, ref.repository, pushed.tag)
+    manifest = client.get_artifact_manifest(ref.repository, pushed.tag)
     assert manifest.media_type == "application/vnd.oci.image.manifest.v1+json"
     assert manifest.config is not None and manifest.config.media_type == "application/vnd.oci.image.config.v1+json"
     (layer,) = manifest.layers
@@ -86,7 +85,7 @@ def test_replayed_signature_on_another_image_fails(registry, image, signer) -> N
     client = registry.client()
     sign_image(client, ref, signer)
     other_ref, second = push_image(registry, ref.repository, "other")
-    raw = get_artifact_manifest(client, ref.repository, tag_for(first, "sig")).raw
+    raw = client.get_artifact_manifest(ref.repository, tag_for(first, "sig")).raw
     client.push_manifest(ref.repository, tag_for(second, "sig"), raw, "application/vnd.oci.image.manifest.v1+json")
     with pytest.raises(NotVerifiedError, match=f"signature is for {first}, not this image {second}"):
         verify_image(client, other_ref, [signer.public_key()])
@@ -97,11 +96,11 @@ def test_tampered_payload_fails(registry, image, signer) -> None:
     client = registry.client()
     sign_image(client, ref, signer)
     tag = tag_for(digest, "sig")
-    (layer,) = get_artifact_manifest(client, ref.repository, tag).layers
+    (layer,) = client.get_artifact_manifest(ref.repository, tag).layers
     payload = client.get_blob(ref.repository, layer)
     forged = payload.replace(b'"optional":null', b'"optional":{"approved":"yes"}')
     assert forged != payload
-    doc = json.loads(get_artifact_manifest(client, ref.repository, tag).raw)
+    doc = json.loads(client.get_artifact_manifest(ref.repository, tag).raw)
     doc["layers"][0].update(digest=client.push_blob(ref.repository, forged), size=len(forged))
     client.push_manifest(ref.repository, tag, json.dumps(doc).encode(), doc["mediaType"])
     with pytest.raises(NotVerifiedError, match="payload was changed"):
@@ -145,7 +144,7 @@ def test_identity_claim_must_name_this_repository(registry, image, signer) -> No
         assert isinstance(desc, Descriptor)
         client.push_blob(copy_repo, client.get_blob(ref.repository, desc))
     client.push_manifest(copy_repo, "v1", manifest.raw, manifest.media_type)
-    sig = get_artifact_manifest(client, ref.repository, tag_for(digest, "sig"))
+    sig = client.get_artifact_manifest(ref.repository, tag_for(digest, "sig"))
     for desc in (sig.config, *sig.layers):
         assert isinstance(desc, Descriptor)
         client.push_blob(copy_repo, client.get_blob(ref.repository, desc))

@@ -173,6 +173,28 @@ def parse_manifest(image: str, data: bytes, digest: str, media_type: str | None 
                      "image manifest or index")
 
 
+def parse_artifact_manifest(image: str, data: bytes, digest: str, media_type: str | None = None) -> Manifest:
+    """Parse an image manifest whose layers may be of any media type (cosign ``.sig``/``.att`` manifests).
+
+    Same checks as ``parse_manifest`` except the tar-layer media type: the caller
+    decides what the layers are. The config descriptor is optional (OCI artifacts
+    may omit it); an index is refused, since no signature manifest is one.
+    """
+    doc = load_json(image, f"manifest {digest}", data)
+    media = doc.get("mediaType") or media_type or ""
+    if media in INDEX_TYPES or "manifests" in doc:
+        raise ImageError(image, f"{digest} is an index, not an image manifest")
+    if media and media not in MANIFEST_TYPES:
+        raise ImageError(image, f"unknown manifest media type {media!r} for {digest}; expected an OCI/Docker "
+                         "image manifest")
+    layers = doc.get("layers")
+    if not isinstance(layers, list):
+        raise ImageError(image, f"manifest {digest} has no 'layers' list")
+    config = _descriptor(image, doc["config"], "config") if isinstance(doc.get("config"), dict) else None
+    descs = tuple(_descriptor(image, x, f"layers[{i}]") for i, x in enumerate(layers))
+    return Manifest(str(media or OCI_MANIFEST), data, digest, config=config, layers=descs)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class HistoryEntry:
     created_by: str

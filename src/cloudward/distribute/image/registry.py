@@ -28,6 +28,7 @@ from cloudward.distribute.image.auth import Credentials, load_credentials, parse
 from cloudward.distribute.image.blobs import VerifyingReader, check_blob_digest, resolve_image
 from cloudward.distribute.image.errors import (
     DigestMismatchError,
+    ImageError,
     NotFoundError,
     RegistryAuthError,
     RegistryError,
@@ -39,6 +40,7 @@ from cloudward.distribute.image.model import (
     Descriptor,
     Image,
     Manifest,
+    parse_artifact_manifest,
     parse_manifest,
     sha256_digest,
     verify_digest,
@@ -48,6 +50,7 @@ from cloudward.distribute.image.reference import RegistryRef
 log = logging.getLogger(__name__)
 
 ACCEPT = ", ".join(sorted(INDEX_TYPES | MANIFEST_TYPES))
+ARTIFACT_ACCEPT = ", ".join(sorted(MANIFEST_TYPES))
 
 
 class _NoCrossHostAuth(urllib.request.HTTPRedirectHandler):
@@ -192,11 +195,26 @@ class RegistryClient:
 
     # -- pulling ---------------------------------------------------------------------------------------------
     def get_manifest(self, repository: str, reference: str) -> Manifest:
-        """Fetch a manifest or index by tag or digest; its bytes are verified against the digest."""
+        """Fetch an image manifest or index by tag or digest; its bytes are verified against the digest."""
+        data, digest, media = self._fetch_manifest(repository, reference, ACCEPT)
+        return parse_manifest(self.name, data, digest, media)
+
+    def get_artifact_manifest(self, repository: str, reference: str) -> Manifest:
+        """Fetch a manifest whose layers are not image tars (cosign signatures and attestations).
+
+        The same digest checks as ``get_manifest``; only the layer media types are
+        left to the caller, which reads those layers as blobs.
+        """
+        data, digest, media = self._fetch_manifest(repository, reference, ARTIFACT_ACCEPT)
+        return parse_artifact_manifest(self.name, data, digest, media)
+
+    def _fetch_manifest(self, repository: str, reference: str, accept: str) -> tuple[bytes, str, str]:
         resp = self.request("GET", f"/v2/{repository}/manifests/{reference}", scope=_scope(repository),
-                            headers={"Accept": ACCEPT})
+                            headers={"Accept": accept})
         data = resp.body.read(MAX_JSON_SIZE + 1)
         resp.body.close()
+        if len(data) > MAX_JSON_SIZE:
+            raise ImageError(self.name, f"manifest {reference} is above the {MAX_JSON_SIZE} byte limit")
         media = (resp.headers.get("Content-Type") or "").split(";")[0].strip()
         if ":" in reference:
             verify_digest(self.name, f"manifest {reference}", data, reference)
@@ -207,7 +225,7 @@ class RegistryClient:
             if header and header.startswith("sha256:") and header != digest:
                 raise DigestMismatchError(self.name, f"manifest for tag {reference} hashes to {digest} but the "
                                           f"registry says {header}")
-        return parse_manifest(self.name, data, digest, media)
+        return data, digest, media
 
     def resolve(self, repository: str, reference: str) -> Descriptor:
         """Tag (or digest) → descriptor of the manifest it names, verified by fetching it."""

@@ -1,8 +1,10 @@
-"""``scan_image``: one walk of an image feeding catalogers, secret and malware scanners, then hardening rules.
+"""``scan_image``: one walk of an image feeding catalogers, secret and malware scanners, then hardening rules
+and vulnerability matching of the packages found.
 
-Findings use the core model: location file = the path inside the image, resource
-``Image/<name>``, and the layer digest in ``evidence`` (``layer sha256:…``) until
-core ``Location`` gains a ``layer`` field.
+Findings use the core model: ``Location(file=<path in the image>, line, layer=<layer
+digest>)`` and the resource ``Image/<reference>``; image-config findings are at
+``<image config …>`` with no layer. Vulnerability findings come from
+``match.to_finding``: the file is the image reference, the layer the package's.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ from cloudward.core.report import ScanReport
 from cloudward.core.rules import Rule, RuleContext
 from cloudward.core.severity import Severity
 from cloudward.distribute.image import FileEntry, Image, WalkLimits, walk_image
+from cloudward.distribute.imagescan.attest import SCANNER_URI, vuln_predicate
 from cloudward.distribute.imagescan.rules import HARDENING_RULES, MALWARE_RULES, SECRET_RULE_META, ImageFacts
+from cloudward.distribute.imagescan.vulns import VulnerabilitiesNotChecked, VulnerabilityCheck, match_packages
 from cloudward.distribute.malware import MalwareAnalyzer, MalwareMatch
+from cloudward.distribute.match import VulnerabilityMatch
 from cloudward.distribute.sbom import Sbom, catalog, default_catalogers
 from cloudward.distribute.secrets import SecretMatch, find_secrets
 
-__all__ = ["ImageScanResult", "SecretAnalyzer", "all_image_rules", "scan_image"]
+__all__ = ["SCANNER_URI", "ImageScanResult", "SecretAnalyzer", "VulnerabilitiesNotChecked", "VulnerabilityCheck",
+           "all_image_rules", "scan_image", "vuln_predicate"]
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 10 * 1024 * 1024
@@ -55,12 +61,22 @@ class SecretAnalyzer:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ImageScanResult:
+    """The report, the SBOM of the same walk, and the vulnerability matches (empty when not checked)."""
+
     report: ScanReport
     sbom: Sbom
+    matches: tuple[VulnerabilityMatch, ...] = ()
+    vulnerabilities_checked: bool = False
 
 
 def scan_image(image: Image, *, config: Config | None = None, malware: MalwareAnalyzer | None = None,
-               limits: WalkLimits | None = None) -> ImageScanResult:
+               limits: WalkLimits | None = None,
+               vulnerabilities: VulnerabilityCheck | VulnerabilitiesNotChecked | None = None) -> ImageScanResult:
+    """Scan ``image``; ``vulnerabilities`` says how (or why not) to check its packages' vulnerabilities.
+
+    ``None`` leaves vulnerabilities out silently (library callers that only want the
+    other checks); the CLI always passes one of the two values.
+    """
     analyzers: list[Any] = [*default_catalogers(), SecretAnalyzer(), malware or MalwareAnalyzer()]
     result = walk_image(image, analyzers, limits)
     resource = ResourceRef("Image", image.name)
@@ -71,9 +87,9 @@ def scan_image(image: Image, *, config: Config | None = None, malware: MalwareAn
     def add(rule_id: str, message: str, file: str, line: int | None, layer: str | None,
             severity: Severity | None = None, evidence: str | None = None) -> None:
         rule = rules[rule_id]
-        ev = "; ".join(x for x in (f"layer {layer}" if layer else None, evidence) if x)
-        findings.append(Finding(rule.id, severity or rule.severity, rule.title, message, Location(file, line),
-                                resource, rule.controls, rule.remediation, ev or None))
+        findings.append(Finding(rule.id, severity or rule.severity, rule.title, message,
+                                Location(file, line, layer=layer), resource, rule.controls, rule.remediation,
+                                evidence))
 
     visible_ids = {id(h.entry) for h in result.visible("secrets")}
     for hit in result.all_hits("secrets"):
@@ -101,18 +117,35 @@ def scan_image(image: Image, *, config: Config | None = None, malware: MalwareAn
             continue  # a bare rootfs has no config to judge
         try:
             for v in rule.check(facts, ctx):
-                entry = v.subject if isinstance(v.subject, FileEntry) else None
-                file = entry.display_path if entry else v.subject if isinstance(v.subject, str) else "<image config>"
-                add(rule.id, v.message, file, v.line, entry.layer if entry else None)
+                file, layer = _where(v.subject)
+                add(rule.id, v.message, file, v.line, layer)
         except Exception as e:  # noqa: BLE001 - a crashing rule is reported, never a silent pass
             problems.append(Problem(ProblemKind.RULE, f"rule crashed: {type(e).__name__}: {e}", rule_id=rule.id,
                                     resource=resource))
     if config is not None:
         findings = _apply_exceptions(findings, config)
     sbom = catalog(image, result)
+    matches: list[VulnerabilityMatch] = []
+    if isinstance(vulnerabilities, VulnerabilityCheck):
+        matches, vuln_findings, vuln_problems = match_packages(sbom.packages, vulnerabilities, image.name)
+        findings += vuln_findings
+        problems += vuln_problems
+    elif isinstance(vulnerabilities, VulnerabilitiesNotChecked):
+        problems.append(vulnerabilities.problem(image.name))
     report = ScanReport(tuple(findings), tuple(problems), tuple(rules.values()), files_scanned=len(result.view),
                         resources_scanned=1)
-    return ImageScanResult(report, sbom)
+    return ImageScanResult(report, sbom, tuple(matches), isinstance(vulnerabilities, VulnerabilityCheck))
+
+
+def _where(subject: object) -> tuple[str, str | None]:
+    """A hardening violation's subject → (path in the image, layer digest)."""
+    if isinstance(subject, FileEntry):
+        return subject.display_path, subject.layer
+    if isinstance(subject, tuple) and len(subject) == 2:
+        return str(subject[0]), str(subject[1]) if subject[1] else None
+    if isinstance(subject, str):
+        return subject, None
+    return "<image config>", None
 
 
 def _apply_exceptions(findings: Sequence[Finding], config: Config) -> list[Finding]:

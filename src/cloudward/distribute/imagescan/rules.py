@@ -1,7 +1,9 @@
 """Image rules: frozen metadata for SARIF and ``rules list``, plus pure checks over ``ImageFacts``.
 
-Until core has an ``IMAGE`` rule target, these rules use ``Target.K8S_OBJECT``
-with ``kinds={"Image"}``; the image scanner runs them itself.
+Every rule has ``Target.IMAGE`` and no kinds: its check receives the image's
+config and squashed filesystem view. Secret and malware rules are metadata only
+(their scanners run inside the layer walk); the image scanner turns each
+violation into a finding located at the path in the image and its layer.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from cloudward.core.severity import Severity
 from cloudward.distribute.image import EntryKind, ImageConfig, SquashedView
 from cloudward.distribute.secrets import RULES as SECRET_RULES
 
-IMAGE = frozenset({"Image"})
 NIST_IMAGE = ("4.1.2",)  # SP 800-190 image configuration defects
 _CURL_SH = re.compile(r"\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(ba|z|da)?sh\b")
 _CACHE_PREFIXES = ("var/cache/apt/archives/", "var/lib/apt/lists/", "var/cache/apk/", "root/.cache/pip/",
@@ -72,7 +73,7 @@ def _package_cache(f: ImageFacts, _: RuleContext) -> Iterator[Violation]:
                     counts[prefix] = (n + 1, layer)
     for prefix, (n, layer) in sorted(counts.items()):
         yield Violation(f"package manager cache /{prefix} left with {n} files (layer {layer})",
-                        subject="/" + prefix.rstrip("/"))
+                        subject=("/" + prefix.rstrip("/"), layer))
 
 
 def _curl_pipe_shell(f: ImageFacts, _: RuleContext) -> Iterator[Violation]:
@@ -93,9 +94,8 @@ def _none(_subject: object, _ctx: RuleContext) -> Iterable[Violation]:
 
 def _rule(rid: str, title: str, sev: Severity, check: object, desc: str, fix: str,
           attack: tuple[str, ...] = ()) -> Rule:
-    return Rule(id=rid, title=title, severity=sev, target=Target.K8S_OBJECT, check=check,  # type: ignore[arg-type]
-                description=desc, remediation=fix, kinds=IMAGE,
-                controls=Controls(nist_800_190=NIST_IMAGE, attack=attack))
+    return Rule(id=rid, title=title, severity=sev, target=Target.IMAGE, check=check,  # type: ignore[arg-type]
+                description=desc, remediation=fix, controls=Controls(nist_800_190=NIST_IMAGE, attack=attack))
 
 
 HARDENING_RULES: tuple[Rule, ...] = (

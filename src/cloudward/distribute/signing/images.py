@@ -38,7 +38,6 @@ from cloudward.distribute.signing.dsse import (
 from cloudward.distribute.signing.errors import NotVerifiedError
 from cloudward.distribute.signing.keys import PublicKey
 from cloudward.distribute.signing.model import Verified
-from cloudward.distribute.signing.registry_adapter import get_artifact_manifest
 from cloudward.distribute.signing.signers import NO_REVOCATIONS, Revocations, Signer
 from cloudward.distribute.signing.simplesigning import SIMPLESIGNING_MEDIA_TYPE, build_payload
 
@@ -168,7 +167,7 @@ def _digest_or_fail(client: RegistryClient, ref: RegistryRef) -> str:
 
 def _read_layers(client: RegistryClient, repository: str, tag: str, rejected: list[str]) -> list[SignatureLayer]:
     try:
-        manifest = get_artifact_manifest(client, repository, tag)
+        manifest = client.get_artifact_manifest(repository, tag)
     except NotFoundError:
         return []
     except DigestMismatchError as e:
@@ -196,7 +195,7 @@ def _append_layer(client: RegistryClient, repository: str, tag: str, blob: bytes
     """Add one layer to the signature image at ``tag`` (created if missing); an identical layer is not repeated."""
     layers: list[Descriptor] = []
     with contextlib.suppress(NotFoundError):
-        layers = list(get_artifact_manifest(client, repository, tag).layers)
+        layers = list(client.get_artifact_manifest(repository, tag).layers)
     layer_digest = client.push_blob(repository, blob)
     new = Descriptor(media_type, layer_digest, len(blob), annotations=tuple(annotations.items()))
     if not any(d.digest == new.digest and dict(d.annotations) == dict(new.annotations) for d in layers):

@@ -14,10 +14,13 @@ import hashlib
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
+import yaml
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
 
+from cloudward.core.config import Config
+from cloudward.core.errors import ConfigError
 from cloudward.distribute.signing.keys import PrivateKey, PublicKey, fingerprint
 
 
@@ -119,9 +122,14 @@ def verify_digest_signature(pub: PublicKey, signature: bytes, sha256_digest: byt
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Revocations:
-    """Fingerprints (``sha256:<hex>`` of the SPKI) of keys that must no longer be trusted."""
+    """Fingerprints (``sha256:<hex>`` of the SPKI) of keys that must no longer be trusted, with why.
+
+    Built from ``--revoked-key`` flags and the ``signing.revoked_keys`` section of
+    ``.cloudward.yaml`` (``revocations_from_config``), merged with ``merged``.
+    """
 
     fingerprints: frozenset[str] = frozenset()
+    reasons: tuple[tuple[str, str], ...] = ()  # (fingerprint, reason) for the entries that give one
 
     @classmethod
     def of(cls, values: Iterable[str]) -> Revocations:
@@ -129,6 +137,14 @@ class Revocations:
 
     def is_revoked(self, pub: PublicKey) -> bool:
         return fingerprint(pub) in self.fingerprints
+
+    def reason(self, fp: str) -> str | None:
+        """Why ``fp`` (a fingerprint) was revoked, when the config says."""
+        return next((r for f, r in self.reasons if f == fp), None)
+
+    def merged(self, other: Revocations) -> Revocations:
+        reasons = self.reasons + tuple(r for r in other.reasons if r not in self.reasons)
+        return Revocations(self.fingerprints | other.fingerprints, reasons)
 
 
 NO_REVOCATIONS = Revocations()
@@ -141,3 +157,67 @@ def normalise_fingerprint(value: str) -> str:
         raise ValueError(f"{value!r} is not a key fingerprint; expected sha256:<64 hex digits> "
                          "(see 'cloudward keys fingerprint')")
     return "sha256:" + text
+
+
+_SIGNING_KEYS = frozenset({"revoked_keys"})
+_REVOKED_KEYS = frozenset({"fingerprint", "reason"})
+
+
+def revocations_from_config(config: Config) -> Revocations:
+    """The ``signing.revoked_keys`` list of ``.cloudward.yaml``; errors name the file, line and field.
+
+    ::
+
+        signing:
+          revoked_keys:
+            - fingerprint: sha256:4cb3...   # 'cloudward keys fingerprint PUB'
+              reason: laptop stolen 2026-11-01
+    """
+    node = config.section("signing")
+    if node is None:
+        return NO_REVOCATIONS
+    source = config.source or ".cloudward.yaml"
+
+    def fail(at: yaml.Node, message: str) -> ConfigError:
+        return ConfigError(message, file=source, line=at.start_mark.line + 1, column=at.start_mark.column + 1)
+
+    def mapping(at: yaml.Node, where: str, allowed: frozenset[str]) -> dict[str, yaml.Node]:
+        if not isinstance(at, yaml.MappingNode):
+            raise fail(at, f"{where} must be a mapping")
+        out: dict[str, yaml.Node] = {}
+        for k, v in at.value:
+            if not isinstance(k, yaml.ScalarNode) or k.value not in allowed:
+                raise fail(k, f"unknown key {getattr(k, 'value', '?')!r} in {where}; allowed: "
+                           f"{', '.join(sorted(allowed))}")
+            out[k.value] = v
+        return out
+
+    def string(at: yaml.Node, where: str) -> str:
+        if not isinstance(at, yaml.ScalarNode) or at.tag == "tag:yaml.org,2002:null" or not str(at.value).strip():
+            raise fail(at, f"{where} must be a non-empty string")
+        return str(at.value)
+
+    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+        return NO_REVOCATIONS
+    section = mapping(node, "signing", _SIGNING_KEYS)
+    items = section.get("revoked_keys")
+    if items is None or (isinstance(items, yaml.ScalarNode) and items.tag == "tag:yaml.org,2002:null"):
+        return NO_REVOCATIONS
+    if not isinstance(items, yaml.SequenceNode):
+        raise fail(items, "signing.revoked_keys must be a list of {fingerprint, reason} entries")
+    fps: set[str] = set()
+    reasons: list[tuple[str, str]] = []
+    for i, item in enumerate(items.value):
+        where = f"signing.revoked_keys[{i}]"
+        entry = mapping(item, where, _REVOKED_KEYS)
+        if "fingerprint" not in entry:
+            raise fail(item, f"{where} needs 'fingerprint' (sha256:<hex>, from 'cloudward keys fingerprint PUB')")
+        if "reason" not in entry:
+            raise fail(item, f"{where} needs a 'reason' saying why the key is revoked")
+        try:
+            fp = normalise_fingerprint(string(entry["fingerprint"], f"{where}.fingerprint"))
+        except ValueError as e:
+            raise fail(entry["fingerprint"], f"{where}.fingerprint: {e}") from None
+        fps.add(fp)
+        reasons.append((fp, string(entry["reason"], f"{where}.reason")))
+    return Revocations(frozenset(fps), tuple(reasons))
