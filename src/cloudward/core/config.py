@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import fnmatch
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import yaml
 
 from cloudward.core.errors import ConfigError
 from cloudward.core.model import PSSLevel
+from cloudward.core.rules import PSSVersion
 from cloudward.core.severity import Severity
 
 CONFIG_NAMES = (".cloudward.yaml", ".cloudward.yml")
@@ -140,7 +142,7 @@ def parse_config(text: str, source: str, base_dir: Path | None = None) -> Config
         raise ConfigError(f"invalid YAML: {e.problem}", file=source, line=mark.line + 1 if mark else None) from e
     if node is None:
         return Config(source=source, base_dir=base_dir)
-    p = _Parser(source)
+    p = NodeParser(source, base_dir)
     top = p.mapping(node, "the top level", _TOP_KEYS | SECTION_KEYS)
     kw: dict[str, Any] = {"source": source, "base_dir": base_dir,
                           "sections": tuple((k, v) for k, v in top.items() if k in SECTION_KEYS)}
@@ -173,26 +175,46 @@ def parse_config(text: str, source: str, base_dir: Path | None = None) -> Config
     return Config(**kw)
 
 
-class _Parser:
-    """Typed access to config nodes; every error names the file, line and field."""
+NULL_TAG = "tag:yaml.org,2002:null"
 
-    def __init__(self, source: str) -> None:
+
+class NodeParser:
+    """Typed access to config nodes; every error names the file, line, column and field.
+
+    Shared by every part of ``.cloudward.yaml``: core settings here, and the
+    sections stages own (``admission``, ``signing``) through ``Config.section``.
+    """
+
+    def __init__(self, source: str, base_dir: Path | None = None) -> None:
         self.source = source
+        self.base_dir = base_dir
         self.rule_lines: list[tuple[str, int]] = []
+
+    @classmethod
+    def for_config(cls, config: Config) -> NodeParser:
+        return cls(config.source or ".cloudward.yaml", config.base_dir)
 
     def fail(self, node: yaml.Node, message: str) -> ConfigError:
         return ConfigError(message, file=self.source, line=node.start_mark.line + 1,
                            column=node.start_mark.column + 1)
 
-    def mapping(self, node: yaml.Node, where: str, allowed: set[str] | None) -> dict[str, yaml.Node]:
+    @staticmethod
+    def is_null(node: yaml.Node | None) -> bool:
+        return node is None or (isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG)
+
+    def mapping(self, node: yaml.Node, where: str, allowed: Iterable[str] | None) -> dict[str, yaml.Node]:
+        """A mapping's entries by key; a null node is an empty mapping; unknown keys are errors."""
+        if self.is_null(node):
+            return {}
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, f"{where} must be a mapping")
+        known = set(allowed) if allowed is not None else None
         out: dict[str, yaml.Node] = {}
         for k, v in node.value:
             if not isinstance(k, yaml.ScalarNode):
                 raise self.fail(k, f"{where}: keys must be strings")
-            if allowed is not None and k.value not in allowed:
-                raise self.fail(k, f"unknown key {k.value!r} in {where}; allowed: {', '.join(sorted(allowed))}")
+            if known is not None and k.value not in known:
+                raise self.fail(k, f"unknown key {k.value!r} in {where}; allowed: {', '.join(sorted(known))}")
             out[k.value] = v
         return out
 
@@ -201,15 +223,50 @@ class _Parser:
             raise self.fail(node, f"{where} must be a list")
         return list(node.value)
 
-    def string(self, node: yaml.Node, where: str) -> str:
-        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
+    def string(self, node: yaml.Node, where: str, *, nonempty: bool = False) -> str:
+        if not isinstance(node, yaml.ScalarNode) or node.tag == NULL_TAG:
             raise self.fail(node, f"{where} must be a string")
+        if nonempty and not str(node.value).strip():
+            raise self.fail(node, f"{where} must be a non-empty string")
         return str(node.value)
 
     def strings(self, node: yaml.Node, where: str) -> list[str]:
         if isinstance(node, yaml.ScalarNode):
             return [self.string(node, where)]
-        return [self.string(n, where) for n in self.sequence(node, where)]
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.fail(node, f"{where} must be a list of strings")
+        return [self.string(n, where) for n in node.value]
+
+    def choice(self, node: yaml.Node, where: str, allowed: list[str]) -> str:
+        value = self.string(node, where).strip().lower()
+        if value not in allowed:
+            raise self.fail(node, f"{where}: {value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    def number(self, node: yaml.Node, where: str, *, minimum: float = 0.0) -> float:
+        """A number (seconds, days): an int or float, at least ``minimum``."""
+        ok = isinstance(node, yaml.ScalarNode) and node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+        try:
+            value = float(node.value) if ok else None
+        except ValueError:
+            value = None
+        if value is None or value != value or value < minimum:
+            raise self.fail(node, f"{where} must be a number of at least {minimum:g}")
+        return value
+
+    def path(self, node: yaml.Node, where: str) -> Path:
+        """A file or directory path; relative paths are relative to the config file's directory."""
+        text = self.string(node, where).strip()
+        if not text:
+            raise self.fail(node, f"{where} must be a path")
+        p = Path(text).expanduser()
+        return p if p.is_absolute() or self.base_dir is None else self.base_dir / p
+
+    def version(self, node: yaml.Node, where: str) -> PSSVersion:
+        try:
+            return PSSVersion.parse(self.string(node, where))
+        except ValueError as e:
+            raise self.fail(node, f"{where}: {e}") from None
 
     def rule_ids(self, node: yaml.Node, where: str) -> list[str]:
         nodes = [node] if isinstance(node, yaml.ScalarNode) else self.sequence(node, where)

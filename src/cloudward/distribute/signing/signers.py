@@ -19,8 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
 
-from cloudward.core.config import Config
-from cloudward.core.errors import ConfigError
+from cloudward.core.config import Config, NodeParser
 from cloudward.distribute.signing.keys import PrivateKey, PublicKey, fingerprint
 
 
@@ -176,48 +175,26 @@ def revocations_from_config(config: Config) -> Revocations:
     node = config.section("signing")
     if node is None:
         return NO_REVOCATIONS
-    source = config.source or ".cloudward.yaml"
-
-    def fail(at: yaml.Node, message: str) -> ConfigError:
-        return ConfigError(message, file=source, line=at.start_mark.line + 1, column=at.start_mark.column + 1)
-
-    def mapping(at: yaml.Node, where: str, allowed: frozenset[str]) -> dict[str, yaml.Node]:
-        if not isinstance(at, yaml.MappingNode):
-            raise fail(at, f"{where} must be a mapping")
-        out: dict[str, yaml.Node] = {}
-        for k, v in at.value:
-            if not isinstance(k, yaml.ScalarNode) or k.value not in allowed:
-                raise fail(k, f"unknown key {getattr(k, 'value', '?')!r} in {where}; allowed: "
-                           f"{', '.join(sorted(allowed))}")
-            out[k.value] = v
-        return out
-
-    def string(at: yaml.Node, where: str) -> str:
-        if not isinstance(at, yaml.ScalarNode) or at.tag == "tag:yaml.org,2002:null" or not str(at.value).strip():
-            raise fail(at, f"{where} must be a non-empty string")
-        return str(at.value)
-
-    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+    p = NodeParser.for_config(config)
+    items = p.mapping(node, "signing", _SIGNING_KEYS).get("revoked_keys")
+    if p.is_null(items):
         return NO_REVOCATIONS
-    section = mapping(node, "signing", _SIGNING_KEYS)
-    items = section.get("revoked_keys")
-    if items is None or (isinstance(items, yaml.ScalarNode) and items.tag == "tag:yaml.org,2002:null"):
-        return NO_REVOCATIONS
+    assert items is not None
     if not isinstance(items, yaml.SequenceNode):
-        raise fail(items, "signing.revoked_keys must be a list of {fingerprint, reason} entries")
+        raise p.fail(items, "signing.revoked_keys must be a list of {fingerprint, reason} entries")
     fps: set[str] = set()
     reasons: list[tuple[str, str]] = []
     for i, item in enumerate(items.value):
         where = f"signing.revoked_keys[{i}]"
-        entry = mapping(item, where, _REVOKED_KEYS)
+        entry = p.mapping(item, where, _REVOKED_KEYS)
         if "fingerprint" not in entry:
-            raise fail(item, f"{where} needs 'fingerprint' (sha256:<hex>, from 'cloudward keys fingerprint PUB')")
+            raise p.fail(item, f"{where} needs 'fingerprint' (sha256:<hex>, from 'cloudward keys fingerprint PUB')")
         if "reason" not in entry:
-            raise fail(item, f"{where} needs a 'reason' saying why the key is revoked")
+            raise p.fail(item, f"{where} needs a 'reason' saying why the key is revoked")
         try:
-            fp = normalise_fingerprint(string(entry["fingerprint"], f"{where}.fingerprint"))
+            fp = normalise_fingerprint(p.string(entry["fingerprint"], f"{where}.fingerprint", nonempty=True))
         except ValueError as e:
-            raise fail(entry["fingerprint"], f"{where}.fingerprint: {e}") from None
+            raise p.fail(entry["fingerprint"], f"{where}.fingerprint: {e}") from None
         fps.add(fp)
-        reasons.append((fp, string(entry["reason"], f"{where}.reason")))
+        reasons.append((fp, p.string(entry["reason"], f"{where}.reason", nonempty=True)))
     return Revocations(frozenset(fps), tuple(reasons))
