@@ -24,8 +24,8 @@ def run(argv: list[str]) -> int:
 
 
 def test_public_api_is_pinned() -> None:
-    assert cloudward.runtime.__all__ == ["Alert", "DetectReport", "EventRecord", "Priority", "RuleSet", "detect",
-                                         "detect_files", "load_rules_args", "load_ruleset"]
+    assert cloudward.runtime.__all__ == ["Alert", "DetectPolicy", "DetectReport", "EventRecord", "Priority",
+                                         "RuleSet", "detect", "detect_files", "load_rules_args", "load_ruleset"]
 
 
 def test_json_report_lists_every_match(falco_k8s_rules: Path, tmp_path: Path,
@@ -88,7 +88,8 @@ def test_dedup_and_dry_run(tmp_path: Path) -> None:
     assert run(["audit", str(log), "-f", "json", "-o", str(out), "--dry-run", "--fail-on", "debug"]) == 0
     doc = json.loads(out.read_text())
     assert doc["dry_run"] is True and doc["rules"][0] == {
-        "rule": "Exec Into Pod", "priority": "Notice", "matches": 3, "share_of_events": 1.0, "distinct_users": 1,
+        "rule": "Exec Into Pod", "priority": "Notice", "matches": 3, "suppressed": 0, "share_of_events": 1.0,
+        "distinct_users": 1,
         "top_users": {"minikube-user": 3}, "first": "2018-10-26T13:38:34.902914Z",
         "last": "2018-10-26T13:38:34.902914Z"}
 

@@ -152,3 +152,31 @@ def test_index_only_offers_rules_that_can_match() -> None:
     names = [r.name for r in rs.candidates(audit_event("get", "secrets"))]
     assert names == ["Any"]
     assert [r.name for r in rs.candidates(audit_event("create", "pods", subresource="exec"))] == ["Exec", "Any"]
+
+
+@pytest.mark.parametrize(("cond", "hit", "miss"), [
+    # Falco's val(): the right side is another field of the same event
+    ("ka.impuser.name = val(ka.user.name)", {"impersonated_user": "alice"}, {"impersonated_user": "bob"}),
+    ("ka.impuser.name != val(ka.user.name)", {"impersonated_user": "bob"}, {"impersonated_user": "alice"}),
+    ("ka.target.name startswith val(ka.target.namespace)", {"name": "default-x"}, {"name": "x-default"}),
+    ("ka.response.code > val(jevt.value[/objectRef/name])", {"code": 403, "name": "200"},
+     {"code": 403, "name": "1000"}),  # both integers: compared as numbers, not as strings
+    ("ka.user.name = val( ka.uri.param[as] )", {"query": "as=alice"}, {"query": "as=bob"}),
+])
+def test_val_compares_two_fields_of_the_event(cond: str, hit: dict[str, Any], miss: dict[str, Any]) -> None:
+    rs = rule(f"kevt and {cond}")
+    base = {"verb": "get", "resource": "pods", "name": "web"}
+    assert fires(rs, audit_event(**(base | hit))) == ["R"]
+    assert fires(rs, audit_event(**(base | miss))) == []
+    assert fires(rs, audit_event(**(base | miss | {"user": "nobody", "impersonated_user": None}))) == []
+
+
+def test_val_on_a_missing_field_is_false_and_bad_uses_fail_at_load() -> None:
+    rs = rule("kevt and ka.user.name != val(ka.impuser.name)")
+    assert fires(rs, audit_event("get", "pods")) == []  # impersonated user not available: false, as in Falco
+    with pytest.raises(InputError, match=r"unknown field 'ka\.nope'"):
+        rule("kevt and ka.user.name = val(ka.nope)")
+    with pytest.raises(InputError, match=r"val\(\) compares one scalar field"):
+        rule("kevt and ka.user.name = val(ka.user.groups)")
+    with pytest.raises(InputError, match=r"missing '\)' after val\(ka.verb"):
+        rule("kevt and ka.user.name = val(ka.verb")

@@ -125,17 +125,36 @@ def test_syslog_udp_rfc5424() -> None:
                                                           "agent=kubectl/v1.30.2 (linux/amd64) kubernetes/3968350)")
 
 
-def test_rate_limit_sends_excess_to_dead_letter(receiver: Receiver, tls: dict[str, Path], tmp_path: Path) -> None:
+def test_rate_limit_summarises_refused_alerts_once_per_window(receiver: Receiver, tls: dict[str, Path],
+                                                              tmp_path: Path) -> None:
     receiver.fail = 0
     now = [0.0]
     dl = DeadLetter(tmp_path / "dead.jsonl")
-    sink = WebhookSink(receiver.url, dl, ca_file=str(tls["ca.crt"]), rate_limit=RateLimiter(1, 2, lambda: now[0]))
+    sink = WebhookSink(receiver.url, dl, ca_file=str(tls["ca.crt"]), rate_limit=RateLimiter(1, 2, lambda: now[0]),
+                       summary_window=10)
     for _ in range(4):
-        sink.send(an_alert())
-    assert len(receiver.bodies) == 2 and dl.count == 2
+        sink.send(an_alert())  # burst of 2 allowed, 2 refused
     now[0] = 1.0
+    sink.send(an_alert())  # one token refilled: delivered; the summary window (10 s) is still open
+    assert [b["rule"] for b in receiver.bodies] == ["Exec Into Pod"] * 3
+    assert dl.count == 0  # refused alerts are not dead letters (replaying them would defeat the limit)
+    now[0] = 1.5
+    sink.send(an_alert("bob"))  # refused: the third in this window
+    now[0] = 11.0
+    sink.send(an_alert())  # the window has ended: its summary goes first, then this alert
+    summary = receiver.bodies[3]
+    assert summary["rule"] == "Alerts Suppressed By Rate Limit" and summary["count"] == 3
+    assert summary["output"].startswith("3 alerts suppressed by rate limit on webhook:https://127.0.0.1:")
+    assert summary["output_fields"]["rate_limit.by_rule"] == {"Exec Into Pod": 3}
+    assert summary["priority"] == "Notice"  # the highest priority among the refused alerts
+    assert receiver.bodies[4]["rule"] == "Exec Into Pod" and len(receiver.bodies) == 5
     sink.send(an_alert())
-    assert len(receiver.bodies) == 3
+    sink.send(an_alert())  # refused: the two tokens refilled by t=11 are used up
+    sink.close()  # the unfinished window is summarised at shutdown
+    assert [(b["rule"], b["count"]) for b in receiver.bodies[5:]] == [("Exec Into Pod", 1),
+                                                                    ("Alerts Suppressed By Rate Limit", 1)]
+    sink.close()
+    assert len(receiver.bodies) == 7  # nothing pending: no empty summary
 
 
 def test_dedup_folds_same_user_and_rule_within_window() -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from cloudward.runtime.events.audit_file import read_audit_file, read_audit_files
 from cloudward.runtime.events.builder import audit_event
-from cloudward.runtime.events.follow import follow_audit_log
+from cloudward.runtime.events.follow import follow_audit_log, follow_audit_logs
 from cloudward.runtime.events.model import EventRecord, SourceProblem
 from tests.runtime.conftest import TRACE
 
@@ -74,16 +74,18 @@ def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 class Follower:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, *paths: Path) -> None:
         self.stop = threading.Event()
         self.seen: list[str] = []
         self.problems: list[SourceProblem] = []
-        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+        self._thread = threading.Thread(target=self._run, args=paths, daemon=True)
         self._thread.start()
 
-    def _run(self, path: Path) -> None:
+    def _run(self, *paths: Path) -> None:
         rec: EventRecord
-        for rec in follow_audit_log(path, self.stop, self.problems.append, poll=0.02):
+        events = follow_audit_log(paths[0], self.stop, self.problems.append, poll=0.02) if len(paths) == 1 else \
+            follow_audit_logs(paths, self.stop, self.problems.append, poll=0.02)
+        for rec in events:
             self.seen.append(str(rec.event["auditID"]))
 
     def close(self) -> None:
@@ -124,6 +126,38 @@ def test_follow_survives_rotation_without_loss_or_repeat(tmp_path: Path, mode: s
     finally:
         f.close()
     assert f.seen == ["id-1", "id-2", "id-3", "id-4", "id-5", "id-6"]
+    assert f.problems == []
+
+
+def test_follow_several_files_each_across_rotation(tmp_path: Path) -> None:
+    a, b = tmp_path / "a" / "audit.log", tmp_path / "b" / "audit.log"  # e.g. two API servers' logs
+    a.parent.mkdir()
+    b.parent.mkdir()
+    a.write_text(line(1))
+    f = Follower(a, b)  # b does not exist yet: it is picked up when it appears
+    try:
+        wait_for(lambda: f.seen == ["id-1"])
+        b.write_text(line(2))
+        wait_for(lambda: "id-2" in f.seen)
+        with open(a, "a") as fh:
+            fh.write(line(3))
+        os.rename(a, a.with_suffix(".log.1"))  # rename rotation of a, right after a write
+        a.write_text(line(4))
+        shutil.copy(b, b.with_suffix(".log.1"))  # copytruncate rotation of b, once it has been read
+        with open(b, "r+") as fh:
+            fh.truncate(0)
+        with open(b, "a") as fh:
+            fh.write(line(5))
+        wait_for(lambda: {"id-3", "id-4", "id-5"} <= set(f.seen))
+        with open(a, "a") as fh:
+            fh.write(line(6))
+        with open(b, "a") as fh:
+            fh.write(line(7))
+        wait_for(lambda: {"id-6", "id-7"} <= set(f.seen))
+    finally:
+        f.close()
+    assert sorted(f.seen) == [f"id-{i}" for i in range(1, 8)]  # nothing lost, nothing twice
+    assert [x for x in f.seen if x in ("id-1", "id-3", "id-4", "id-6")] == ["id-1", "id-3", "id-4", "id-6"]
     assert f.problems == []
 
 

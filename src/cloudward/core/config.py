@@ -26,8 +26,9 @@ CONFIG_NAMES = (".cloudward.yaml", ".cloudward.yml")
 _TOP_KEYS = {"fail_on", "pss", "pss_version", "inline_suppressions", "max_file_size", "rules", "exclude",
              "exceptions"}
 #: Sections owned by a stage, which validates them itself (with this file's name and line numbers):
-#: ``admission`` by cloudward.deploy.policy, ``signing`` by cloudward.distribute.signing.
-SECTION_KEYS = frozenset({"admission", "signing"})
+#: ``admission`` by cloudward.deploy.policy, ``signing`` by cloudward.distribute.signing,
+#: ``detect`` by cloudward.runtime.policy.
+SECTION_KEYS = frozenset({"admission", "signing", "detect"})
 _RULES_KEYS = {"disable", "enable_only", "severity"}
 _EXCEPTION_KEYS = {"rule", "rules", "kind", "namespace", "name", "path", "container", "reason", "expires"}
 

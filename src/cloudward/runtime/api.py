@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from cloudward.runtime.alerts.model import Alert
 from cloudward.runtime.alerts.noise import aggregate
+from cloudward.runtime.alerts.pipeline import PolicyRun, active_thresholds, apply_policy
 from cloudward.runtime.alerts.report import DetectReport
 from cloudward.runtime.builtin import builtin_rules_text
 from cloudward.runtime.engine import detect
 from cloudward.runtime.events.audit_file import MAX_LINE, read_audit_files
 from cloudward.runtime.events.model import EventRecord, SourceProblem
+from cloudward.runtime.policy import DetectPolicy
 from cloudward.runtime.rules.ruleset import RuleSet, load_ruleset
 
 #: ``--rules builtin`` names the built-in pack, so it can be combined with (and ordered among) files
@@ -27,15 +30,23 @@ def load_rules_args(rules: Sequence[str]) -> RuleSet:
 
 
 def detect_files(paths: Sequence[str | Path], ruleset: RuleSet, *, dedup_window: float | None = None,
-                 dedup_key: tuple[str, ...] = ("user",), max_line: int = MAX_LINE) -> DetectReport:
-    """Run ``ruleset`` over audit log files (merged in time order); every match, or groups with ``dedup_window``."""
+                 dedup_key: tuple[str, ...] = ("user",), max_line: int = MAX_LINE,
+                 policy: DetectPolicy | None = None, today: dt.date | None = None) -> DetectReport:
+    """Run ``ruleset`` over audit log files (merged in time order); every match, or groups with ``dedup_window``.
+
+    ``policy`` (``.cloudward.yaml``'s ``detect:``) marks accepted alerts as suppressed and adds burst
+    alerts; without it the built-in thresholds apply and nothing is suppressed.
+    """
+    policy = policy or DetectPolicy()
+    run = PolicyRun(policy, active_thresholds(policy, (r.name for r in ruleset.rules)), today or dt.date.today())
     problems: list[SourceProblem] = []
     counter = _Counter()
     events = counter.count(read_audit_files(paths, problems.append, max_line))
-    alerts: list[Alert] = list(detect(events, ruleset))
+    alerts: list[Alert] = apply_policy(detect(events, ruleset), run)
     if dedup_window is not None:
         alerts = aggregate(alerts, dedup_window, dedup_key)
-    return DetectReport(tuple(alerts), tuple(problems), ruleset, counter.n)
+    return DetectReport(tuple(alerts), tuple(problems) + tuple(run.problems), ruleset, counter.n,
+                        tuple(run.tracker.thresholds))
 
 
 class _Counter:

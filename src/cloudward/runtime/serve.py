@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from cloudward.core.errors import CloudwardError
 from cloudward.runtime.alerts.model import Alert
 from cloudward.runtime.alerts.noise import Aggregator, alert_timestamp
+from cloudward.runtime.alerts.pipeline import PolicyRun
 from cloudward.runtime.alerts.sinks import Sink
 from cloudward.runtime.engine import detect
 from cloudward.runtime.events.model import EventRecord
@@ -26,17 +27,30 @@ log = logging.getLogger(__name__)
 
 
 class Dispatcher:
-    """Send alerts to sinks, optionally aggregated; a failing sink is logged and never stops the others."""
+    """Send alerts to sinks after exceptions and thresholds, optionally aggregated.
+
+    Suppressed alerts are counted (``cloudward_detect_alerts_suppressed_total``), never sent.
+    A failing sink is logged and never stops the others.
+    """
 
     def __init__(self, sinks: Sequence[Sink], aggregator: Aggregator | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, policy: PolicyRun | None = None) -> None:
         self.sinks = list(sinks)
         self.aggregator = aggregator
         self.metrics = metrics
+        self.policy = policy
 
     def handle(self, alert: Alert) -> None:
         if self.metrics:
             self.metrics.inc("cloudward_detect_alerts_total")
+        for a in self.policy.live(alert) if self.policy else (alert,):
+            if a.suppressed is not None:
+                if self.metrics:
+                    self.metrics.inc("cloudward_detect_alerts_suppressed_total")
+                continue
+            self._route(a)
+
+    def _route(self, alert: Alert) -> None:
         if self.aggregator is None:
             self._send(alert)
             return
@@ -57,6 +71,9 @@ class Dispatcher:
                 log.error("sink %s failed: %s", sink.name, e)
 
     def close(self) -> None:
+        for a in self.policy.close() if self.policy else ():
+            if a.suppressed is None:
+                self._route(a)
         if self.aggregator is not None:
             for closed in self.aggregator.flush():
                 if closed.count > 1:

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 from typing import Any
 
 from cloudward.runtime.rules.model import Priority
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AlertSuppression:
+    """Why an alert is accepted: a ``.cloudward.yaml`` exception (reported, never sent to sinks)."""
+
+    reason: str
+    origin: str  # file:line of the exception
+    expires: dt.date | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": "config", "reason": self.reason,
+                "expires": self.expires.isoformat() if self.expires else None, "exception": self.origin}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -28,6 +42,7 @@ class Alert:
     line: int | None = None
     count: int = 1
     last_time: str | None = None
+    suppressed: AlertSuppression | None = None
 
     @property
     def attack(self) -> tuple[str, ...]:
@@ -51,6 +66,7 @@ class Alert:
             "last_time": self.last_time or self.time,
             "location": {"file": self.file, "line": self.line} if self.file else None,
             "output_fields": self.output_fields,
+            "suppressed": self.suppressed.to_dict() if self.suppressed else None,
             "event": self.event,
         }
 
@@ -58,12 +74,18 @@ class Alert:
     def from_dict(cls, d: dict[str, Any]) -> Alert:
         """Read back what ``to_dict`` wrote (dead-letter replay, tests)."""
         loc = d.get("location") or {}
+        sup = d.get("suppressed")
+        suppressed = None
+        if isinstance(sup, dict):
+            exp = sup.get("expires")
+            suppressed = AlertSuppression(str(sup.get("reason", "")), str(sup.get("exception", "")),
+                                          dt.date.fromisoformat(exp) if exp else None)
         return cls(rule=str(d["rule"]), priority=Priority.parse(str(d["priority"])), output=str(d.get("output", "")),
                    time=str(d.get("time", "")), tags=tuple(d.get("tags") or ()), source=str(d.get("source", "")),
                    event=dict(d.get("event") or {}), fingerprint=str(d.get("fingerprint", "")),
                    rule_id=str(d.get("rule_id", "")), output_fields=dict(d.get("output_fields") or {}),
                    file=loc.get("file"), line=loc.get("line"), count=int(d.get("count", 1)),
-                   last_time=d.get("last_time"))
+                   last_time=d.get("last_time"), suppressed=suppressed)
 
 
 def fingerprint(rule: str, event: dict[str, Any]) -> str:

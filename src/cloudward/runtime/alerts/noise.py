@@ -9,8 +9,10 @@ their group.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -18,6 +20,7 @@ from typing import Any
 
 from cloudward.runtime.alerts.model import Alert
 from cloudward.runtime.rules.fields import dig, event_time
+from cloudward.runtime.rules.model import Priority
 
 KEYS: dict[str, tuple[str, ...]] = {
     "user": ("user", "username"),
@@ -50,7 +53,7 @@ class Aggregator:
         self._open: dict[tuple[Any, ...], _Group] = {}
 
     def _key(self, a: Alert) -> tuple[Any, ...]:
-        parts: list[Any] = [a.rule]
+        parts: list[Any] = [a.rule, a.suppressed is not None]  # accepted alerts never fold into live ones
         for k in self.key:
             v = a.fingerprint if k == "fingerprint" else dig(a.event, *KEYS[k])
             parts.append(tuple(v) if isinstance(v, list) else v)
@@ -123,7 +126,7 @@ class RateLimiter:
             raise ValueError("rate limit needs rate > 0 and burst >= 1")
         self.rate = rate
         self.burst = burst
-        self._clock = clock
+        self.clock = clock
         self._tokens = float(burst)
         self._last = clock()
         self._lock = threading.Lock()
@@ -131,7 +134,7 @@ class RateLimiter:
 
     def allow(self) -> bool:
         with self._lock:
-            now = self._clock()
+            now = self.clock()
             self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
             self._last = now
             if self._tokens >= 1:
@@ -139,3 +142,52 @@ class RateLimiter:
                 return True
             self.refused += 1
             return False
+
+
+class RateSummary:
+    """Alerts a rate limit refused, folded into one "N alerts suppressed by rate limit" record per window.
+
+    Why not the dead-letter file: that file is for alerts a sink failed to deliver and
+    that should be replayed; replaying alerts a rate limit refused would defeat the
+    limit. The summary tells the receiver how many were held back, of which rules and
+    when; the alerts themselves stay in the run's other sinks and reports.
+    """
+
+    def __init__(self, sink: str, window: float = 60.0) -> None:
+        self.sink = sink
+        self.window = window
+        self._reset()
+
+    def _reset(self) -> None:
+        self.start: float | None = None  # clock time of the first refusal in the open window
+        self.count = 0
+        self._by_rule: collections.Counter[str] = collections.Counter()
+        self._first = ""
+        self._last = ""
+        self._priority = Priority.DEBUG
+
+    def add(self, alert: Alert, now: float) -> None:
+        if self.start is None:
+            self.start, self._first = now, alert.time
+        self.count += 1
+        self._by_rule[alert.rule] += 1
+        self._last = max(self._last, alert.last_time or alert.time)
+        if alert.priority.rank > self._priority.rank:
+            self._priority = alert.priority
+
+    def due(self, now: float) -> bool:
+        return self.start is not None and now - self.start >= self.window
+
+    def take(self) -> Alert | None:
+        """The summary of the open window (and a fresh window), or None when nothing was refused."""
+        if self.start is None:
+            return None
+        rules = ", ".join(f"{r}: {n}" for r, n in self._by_rule.most_common())
+        fp = hashlib.sha256(repr((self.sink, self._first)).encode()).hexdigest()[:32]
+        alert = Alert("Alerts Suppressed By Rate Limit", self._priority,
+                      f"{self.count} alerts suppressed by rate limit on {self.sink} ({rules})", self._first,
+                      ("cloudward", "rate_limit"), "cloudward", {}, fp, "cloudward.rate-limit-summary",
+                      {"rate_limit.suppressed": self.count, "rate_limit.by_rule": dict(self._by_rule),
+                       "rate_limit.sink": self.sink}, count=self.count, last_time=self._last or self._first)
+        self._reset()  # start the next window
+        return alert

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from cloudward.core.errors import InputError
 from cloudward.runtime.alerts.model import Alert
-from cloudward.runtime.alerts.noise import RateLimiter
+from cloudward.runtime.alerts.noise import RateLimiter, RateSummary
 from cloudward.runtime.rules.model import Priority
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class WebhookSink:
 
     def __init__(self, url: str, dead_letter: DeadLetter, *, retries: int = 4, backoff: float = 0.5,
                  timeout: float = 5.0, ca_file: str | None = None, headers: dict[str, str] | None = None,
-                 rate_limit: RateLimiter | None = None) -> None:
+                 rate_limit: RateLimiter | None = None, summary_window: float = 60.0) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise InputError(f"webhook URL {url!r} must be https://host/...")
@@ -98,6 +98,8 @@ class WebhookSink:
         self.timeout = timeout
         self.headers = {"Content-Type": "application/json", "User-Agent": "cloudward-detect"} | (headers or {})
         self.rate_limit = rate_limit
+        self.rate_summary = RateSummary(self.name, summary_window)
+        self._lock = threading.Lock()
         self._ctx = ssl.create_default_context(cafile=ca_file) if parts.scheme == "https" else None
         self.delivered = 0
 
@@ -105,9 +107,21 @@ class WebhookSink:
         return alert.to_dict()
 
     def send(self, alert: Alert) -> None:
-        if self.rate_limit is not None and not self.rate_limit.allow():
-            self.dead_letter.write(alert, f"rate limited by {self.name}")
-            return
+        """Deliver, unless the rate limit refuses: then the alert is counted in the window's summary record."""
+        if self.rate_limit is not None:
+            now = self.rate_limit.clock()
+            with self._lock:
+                summary = self.rate_summary.take() if self.rate_summary.due(now) else None
+                allowed = self.rate_limit.allow()
+                if not allowed:
+                    self.rate_summary.add(alert, now)
+            if summary is not None:
+                self._deliver(summary)
+            if not allowed:
+                return
+        self._deliver(alert)
+
+    def _deliver(self, alert: Alert) -> None:
         body = json.dumps(self.payload(alert), ensure_ascii=False).encode()
         last = ""
         for attempt in range(self.retries + 1):
@@ -132,7 +146,11 @@ class WebhookSink:
         self.dead_letter.write(alert, f"{self.name}: {last}")
 
     def close(self) -> None:
-        return None
+        """Send the summary of alerts the rate limit held back in the last, unfinished window."""
+        with self._lock:
+            summary = self.rate_summary.take()
+        if summary is not None:
+            self._deliver(summary)
 
 
 class SlackSink(WebhookSink):

@@ -35,6 +35,7 @@ class Metrics:
             "cloudward_detect_batches_accepted_total": 0, "cloudward_detect_batches_rejected_total": 0,
             "cloudward_detect_events_received_total": 0, "cloudward_detect_events_skipped_total": 0,
             "cloudward_detect_queue_full_total": 0, "cloudward_detect_alerts_total": 0,
+            "cloudward_detect_alerts_suppressed_total": 0,
             "cloudward_detect_unauthorized_total": 0}
 
     def inc(self, name: str, n: float = 1) -> None:

@@ -152,8 +152,28 @@ class Compiler:
                 return lambda ev: (v := get(ev)) is not None and _pmatch(str(v), prefixes)
             values = frozenset(items)
             return lambda ev: get(ev) in values
+        if c.rhs_field is not None:
+            return self._field_op(c, get, where)
         assert isinstance(c.value, str)
         return _scalar_op(op, c.value, get, where)
+
+    def _field_op(self, c: Check, get: Extractor, where: Where) -> Matcher:
+        """``field op val(other)``: both values read from the event; false when either is not available."""
+        assert c.rhs_field is not None
+        rspec, rget = self.extractor(*c.rhs_field, where)
+        if rspec.is_list or c.op not in _VAL_OPS:
+            raise InputError(f"val() compares one scalar field with another: use {', '.join(sorted(_VAL_OPS))} and a "
+                             f"non-list field (got {c.op!r} with {c.rhs_field[0]!r})", file=where.file,
+                             line=where.line)
+        test = _VAL_OPS[c.op]
+
+        def compare(ev: dict[str, Any]) -> bool:
+            lv, rv = get(ev), rget(ev)
+            if lv is None or rv is None or isinstance(lv, list) or isinstance(rv, list):
+                return False
+            li, ri = _as_int(lv), _as_int(rv)
+            return test(li, ri) if li is not None and ri is not None else test(lv, rv)
+        return compare
 
     def expand(self, c: Check) -> list[str]:
         """List operands with list names expanded (recursively), as Falco does."""
@@ -243,6 +263,10 @@ def _scalar_op(op: str, rhs: str, get: Extractor, where: Where) -> Matcher:
 
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+_VAL_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    **_ORDER, "=": lambda a, b: a == b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
+    "contains": lambda a, b: str(b) in str(a), "startswith": lambda a, b: str(a).startswith(str(b)),
+    "endswith": lambda a, b: str(a).endswith(str(b))}
 
 
 def _transform(name: str, get: Extractor) -> Extractor:

@@ -4,8 +4,9 @@ Grammar (precedence low to high): ``or``, ``and``, ``not``, then a parenthesised
 expression, a macro reference (a bare identifier), or a check ``field op value``.
 Operators are Falco's: ``= == != < <= > >= contains icontains startswith endswith
 glob iglob pmatch in intersects exists regex``; values are quoted strings, bare
-words, or parenthesised lists whose items may name lists. Transformers
-(``tolower(field)`` ...) are accepted on the left side. Parsing never looks at an
+words, ``val(field)`` (another field of the event), or parenthesised lists whose
+items may name lists. Transformers (``tolower(field)`` ...) are accepted on the
+left side. Parsing never looks at an
 event: it happens once per rule, at load time.
 """
 
@@ -69,6 +70,8 @@ class Check:
     bare: tuple[bool, ...] = ()
     #: where the condition holding this check was written (a ``Where``), set when macros are inlined
     where: Any = None
+    #: ``val(field[arg])`` on the right side: compare with another field of the same event (``value`` is None)
+    rhs_field: tuple[str, str | None] | None = None
 
 
 Node = And | Or | Not | MacroRef | Check
@@ -170,8 +173,25 @@ class _Parser:
                 v, b = self._value()
                 values, bare = (v,), (b,)
             return Check(name, arg, op, values, col, transformer, bare)
+        if self.text.startswith("val(", self.pos):
+            return Check(name, arg, op, None, col, transformer, (), rhs_field=self._val())
         value, is_bare = self._value()
         return Check(name, arg, op, value, col, transformer, (is_bare,))
+
+    def _val(self) -> tuple[str, str | None]:
+        """``val(field)`` or ``val(field[arg])``: Falco's right-hand side naming another field."""
+        self.pos += 4
+        self.skip()
+        m = _IDENT.match(self.text, self.pos)
+        if not m:
+            raise ConditionError("expected a field inside val()", self.pos + 1)
+        self.pos = m.end()
+        arg = self._field_arg()
+        self.skip()
+        if self.pos >= len(self.text) or self.text[self.pos] != ")":
+            raise ConditionError(f"missing ')' after val({m.group(0)}", self.pos + 1)
+        self.pos += 1
+        return m.group(0), arg
 
     def _field_arg(self) -> str | None:
         if self.pos < len(self.text) and self.text[self.pos] == "[":
