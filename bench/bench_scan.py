@@ -169,8 +169,9 @@ class Tool:
         if self.name == "cloudward":
             return [*self.prefix, "scan", target, "--format", "json", "--output", str(out)], False
         if self.name == "checkov":
-            return [*self.prefix, "-d", target, "--framework", "kubernetes", "-o", "json", "--quiet", "--compact",
-                    "--skip-download"], True
+            # The same job as `cloudward scan`: Kubernetes misconfigurations and secrets in the files.
+            return [*self.prefix, "-d", target, "--framework", "kubernetes", "secrets", "-o", "json", "--quiet",
+                    "--compact", "--skip-download"], True
         return [*self.prefix, "config", target, "-f", "json", "--skip-policy-update", "-o", str(out)], False
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from typing import Any
@@ -29,6 +30,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # A scan allocates many small objects that all live until the report is written, and the
+    # process ends right after: the cyclic collector would only re-traverse them (about 10%).
+    gc.disable()
     from cloudward.develop import scan
     from cloudward.report import ReportFormat, render
     from cloudward.rules import builtin_rules

@@ -12,6 +12,8 @@ import json
 from importlib import resources
 from typing import Any
 
+import orjson
+
 import cloudward
 from cloudward.core.report import ScanReport
 from cloudward.report._common import sorted_findings, sorted_problems, summarize
@@ -45,33 +47,19 @@ def report_dict(report: ScanReport) -> dict[str, Any]:
 
 
 def render_json(report: ScanReport) -> str:
-    """Indented JSON with a final newline: one finding and one problem per line.
+    """Indented JSON with a final newline.
 
-    The layout is built here rather than with ``indent=``, because ``indent``
-    switches the standard library to its pure-Python encoder, which made
-    rendering the slowest step of a scan; each item is encoded by the C encoder.
-    ASCII-only on purpose: file names that are not valid UTF-8 (kept as surrogate
-    escapes by Python) and any other odd character still produce a writable report.
+    Encoded by orjson (an order of magnitude faster than the standard library,
+    whose ``indent=`` switches to a pure-Python encoder and made rendering the
+    slowest step of a scan). Text that is not valid UTF-8 — a file name kept as
+    surrogate escapes by Python — falls back to the standard library with
+    ASCII escapes, so such a report is still written.
     """
     data = report_dict(report)
-    lines = ["{"]
-    keys = list(data)
-    for i, key in enumerate(keys):
-        comma = "," if i < len(keys) - 1 else ""
-        value = data[key]
-        if isinstance(value, list) and value:
-            lines.append(f"  {_dump(key)}: [")
-            lines.extend(f"    {_dump(item)}," for item in value[:-1])
-            lines.append(f"    {_dump(value[-1])}")
-            lines.append(f"  ]{comma}")
-        else:
-            lines.append(f"  {_dump(key)}: {_dump(value)}{comma}")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=True)
+    try:
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode("utf-8")
+    except TypeError:  # orjson.JSONEncodeError: surrogates in a string
+        return json.dumps(data, indent=2, ensure_ascii=True) + "\n"
 
 
 def json_schema() -> dict[str, Any]:
