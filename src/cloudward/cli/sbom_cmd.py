@@ -66,7 +66,7 @@ def run_scan(args: argparse.Namespace) -> int:
         vex = vex.merged(load_vex(path))
     problems: list[Problem] = []
     with VulnDB(db_path(args)) as db:
-        check_freshness(db.status(), args)
+        check_freshness(db.age_info(), args)
         matches = list(match(sbom.packages, db, options, vex,
                              warn=lambda m: problems.append(Problem(ProblemKind.WARNING, m, file=args.sbom))))
     for p in problems:

@@ -20,8 +20,7 @@ def to_finding(m: VulnerabilityMatch, artifact: str) -> Finding:
     suppressed = None
     if m.suppressed is not None:
         suppressed = Suppression(SuppressionSource.VEX, m.suppressed.reason())
-    extra = m.to_dict()
-    extra.pop("layer", None)  # the core location carries it
+    extra = m.to_dict(layer=False)  # the core location carries the layer
     return Finding(
         rule_id=m.vulnerability_id, severity=m.severity, title=m.summary or m.vulnerability_id, message=message,
         location=Location(file=artifact, path=None, layer=pkg.layer, line=None),

@@ -23,7 +23,7 @@ from cloudward.distribute.match.vex import VexIndex
 from cloudward.distribute.packages import Package
 from cloudward.distribute.versions import SCHEMES, InvalidVersion, scheme_for
 from cloudward.distribute.vulndb.ecosystems import DISTRO_ECOSYSTEMS, normalize_name, package_scope
-from cloudward.distribute.vulndb.model import OPEN_STATUSES, DistroStatus
+from cloudward.distribute.vulndb.model import OPEN_STATUSES, Affected, DistroStatus
 from cloudward.distribute.vulndb.store import AdvisoryInfo, VulnDB
 
 log = logging.getLogger(__name__)
@@ -40,26 +40,49 @@ class _Hit:
         self.status, self.distro_severity = status, distro_severity
 
 
+class _Plan:
+    """What to look up for one package: its (ecosystem, release) and name → version to compare at."""
+
+    __slots__ = ("cmp", "ecosystem", "lookups", "package", "release")
+
+    def __init__(self, package: Package, ecosystem: str, release: str, lookups: dict[str, str],
+                 cmp: Callable[[str, str], int]) -> None:
+        self.package, self.ecosystem, self.release, self.lookups, self.cmp = package, ecosystem, release, lookups, cmp
+
+
 def match(packages: Iterable[Package], db: VulnDB, options: MatchOptions | None = None,
           vex: VexIndex | None = None, warn: Warn | None = None) -> Iterator[VulnerabilityMatch]:
-    """Yield every vulnerability of every package (VEX-suppressed ones marked, not dropped)."""
+    """Yield every vulnerability of every package (VEX-suppressed ones marked, not dropped).
+
+    The database is read in batches — one indexed query per (ecosystem, release)
+    for every package name in it, one for the records that lend severities to
+    matches without their own — rather than per package. Results come in package order.
+    """
     options = options or MatchOptions()
     emit = warn or (lambda m: log.warning("%s", m))
-    for pkg in packages:
-        for m in _match_package(pkg, db, emit):
-            if options.ignore_unfixed and not m.fixed_versions:
-                continue
-            if options.severities is not None and m.severity not in options.severities:
-                continue
-            if vex is not None:
-                m = vex.apply(m)
-            yield m
+    plans = [plan for pkg in packages if (plan := _plan(pkg, emit)) is not None]
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for plan in plans:
+        wanted.setdefault((plan.ecosystem, plan.release), set()).update(plan.lookups)
+    found = {scope: db.candidates_by_name(scope[0], scope[1], names) for scope, names in wanted.items()}
+    groups = [(plan, group) for plan in plans for group in _group(_hits(plan, found[(plan.ecosystem, plan.release)]))]
+    borrow = {i for plan, group in groups if not any(h.advisory.cvss for h in group) for i in _ids(group)}
+    lenders = db.related_many(borrow) if borrow else {}
+    for plan, group in groups:
+        m = _merge(plan.package, group, lenders, plan.cmp)
+        if options.ignore_unfixed and not m.fixed_versions:
+            continue
+        if options.severities is not None and m.severity not in options.severities:
+            continue
+        if vex is not None:
+            m = vex.apply(m)
+        yield m
 
 
-def _match_package(pkg: Package, db: VulnDB, warn: Warn) -> list[VulnerabilityMatch]:
+def _plan(pkg: Package, warn: Warn) -> _Plan | None:
     ecosystem, release = package_scope(pkg.ecosystem, pkg.distro)
     if ecosystem not in SCHEMES:
-        return []
+        return None
     cmp = scheme_for(ecosystem).compare
     lookups: dict[str, str] = {normalize_name(ecosystem, pkg.name): pkg.version}
     if pkg.source_name and ecosystem in DISTRO_ECOSYSTEMS:
@@ -70,84 +93,113 @@ def _match_package(pkg: Package, db: VulnDB, warn: Warn) -> list[VulnerabilityMa
         except InvalidVersion as e:
             warn(f"{pkg.purl}: {e}; its vulnerabilities cannot be checked")
             del lookups[name]
-    if not lookups:
-        return []
+    return _Plan(pkg, ecosystem, release, lookups, cmp) if lookups else None
+
+
+def _hits(plan: _Plan, found: dict[str, list[tuple[AdvisoryInfo, Affected]]]) -> list[_Hit]:
     hits: list[_Hit] = []
-    for adv_id, entry in db.candidates(ecosystem, release, lookups):
-        found = lookups.get(entry.name)
-        if found is None:
-            continue
-        version = found
-        if entry.status is DistroStatus.NOT_AFFECTED:
-            continue
-        fixed: list[str] = []
-        if entry.status in OPEN_STATUSES:
-            hit = True
-        else:
-            hit, fixed = affects(version, entry, cmp)
-        if not hit:
-            continue
-        adv = db.advisory(adv_id)
-        if adv is None or adv.withdrawn:
-            continue
-        hits.append(_Hit(adv, entry.name, version, fixed, entry.status, entry.distro_severity))
-    return [_merge(pkg, group, db, cmp) for group in _group(hits)]
+    for name in sorted(plan.lookups):
+        version = plan.lookups[name]
+        for adv, entry in found.get(name, ()):
+            if entry.status is DistroStatus.NOT_AFFECTED:
+                continue
+            fixed: list[str] = []
+            if entry.status in OPEN_STATUSES:
+                hit = True
+            else:
+                hit, fixed = affects(version, entry, plan.cmp)
+            if hit:
+                hits.append(_Hit(adv, name, version, fixed, entry.status, entry.distro_severity))
+    return hits
+
+
+def _ids(group: list[_Hit]) -> set[str]:
+    ids: set[str] = set()
+    for h in group:
+        ids.add(h.advisory.id)
+        ids.update(h.advisory.aliases)
+    return ids
+
+
+class _Group:
+    __slots__ = ("hits", "ids", "seq")
+
+    def __init__(self, ids: set[str], hits: list[_Hit], seq: int) -> None:
+        self.ids, self.hits, self.seq = ids, hits, seq
 
 
 def _group(hits: list[_Hit]) -> list[list[_Hit]]:
-    """Union hits whose advisories share an id or alias."""
-    groups: list[tuple[set[str], list[_Hit]]] = []
-    for hit in hits:
+    """Union hits whose advisories share an id or alias.
+
+    A hit that joins groups makes one group of them all, placed last (its hits
+    after theirs); ``owner`` maps each id to its live group, so joining is a
+    dictionary look-up per id rather than a scan of every group.
+    """
+    owner: dict[str, _Group] = {}
+    live: dict[int, _Group] = {}  # by seq: insertion order = the order groups were last formed
+    for seq, hit in enumerate(hits):
         ids = {hit.advisory.id, *hit.advisory.aliases}
-        joined = [g for g in groups if g[0] & ids]
-        merged_ids, merged_hits = set(ids), [hit]
-        for g in joined:
-            merged_ids |= g[0]
-            merged_hits = g[1] + merged_hits
-            groups.remove(g)
-        groups.append((merged_ids, merged_hits))
-    return [g[1] for g in groups]
+        group = _Group(ids, [hit], seq)
+        joined = {g.seq: g for i in ids if (g := owner.get(i)) is not None}
+        for key in sorted(joined):
+            old = live.pop(key)
+            group.ids |= old.ids
+            group.hits = old.hits + group.hits
+        live[seq] = group
+        for i in group.ids:
+            owner[i] = group
+    return [g.hits for g in live.values()]
 
 
 def _primary(ids: set[str]) -> str:
-    cves = sorted(i for i in ids if i.startswith("CVE-"))
+    cves = [i for i in ids if i.startswith("CVE-")]
     if cves:
-        return cves[0]
-    return sorted(ids, key=lambda i: (i.startswith(("DEBIAN-", "ALPINE-")), i))[0]
+        return min(cves)
+    return min(ids, key=lambda i: (i.startswith(("DEBIAN-", "ALPINE-")), i))
 
 
-def _merge(pkg: Package, group: list[_Hit], db: VulnDB, cmp: Callable[[str, str], int]) -> VulnerabilityMatch:
-    ids: set[str] = set()
-    for h in group:
-        ids |= {h.advisory.id, *h.advisory.aliases}
+def _merge(pkg: Package, group: list[_Hit], lenders: dict[str, list[AdvisoryInfo]],
+           cmp: Callable[[str, str], int]) -> VulnerabilityMatch:
+    ids = _ids(group)
     primary = _primary(ids)
     fixed: list[str] = []
+    vectors: list[str] = []
+    references: dict[str, None] = {}
+    status: DistroStatus | None = None
+    db_word = distro_word = None
+    summary = ""
     for h in group:
+        adv = h.advisory
         for f in h.fixed:
             if f not in fixed:
                 fixed.append(f)
-    fixed.sort(key=_cmp_key(cmp))
-    statuses = [h.status for h in group if h.status is not None]
-    status = next((s for s in statuses if s is not DistroStatus.FIXED), statuses[0] if statuses else None)
+        if h.status is not None and (status is None or status is DistroStatus.FIXED):
+            status = h.status  # the first non-"fixed" status, else the first
+        vectors.extend(adv.cvss)
+        db_word = db_word or adv.database_severity
+        distro_word = distro_word or h.distro_severity
+        summary = summary or adv.summary
+        references.update(dict.fromkeys(adv.references))
+    if len(fixed) > 1:
+        fixed.sort(key=_cmp_key(cmp))
     if fixed and status in OPEN_STATUSES:
         status = DistroStatus.FIXED
-    vectors: list[str] = [v for h in group for v in h.advisory.cvss]
-    db_word = next((h.advisory.database_severity for h in group if h.advisory.database_severity), None)
     if not vectors:  # borrow scores from other records of the same vulnerability (e.g. the CVE record)
-        for rel in db.related(sorted(ids)):
-            vectors.extend(rel.cvss)
-            db_word = db_word or rel.database_severity
+        related = {a.id: a for i in ids for a in lenders.get(i, ())}
+        for rid in sorted(related):
+            vectors.extend(related[rid].cvss)
+            db_word = db_word or related[rid].database_severity
     scores: list[CvssScore] = [s for v in dict.fromkeys(vectors) if (s := score(v)) is not None]
-    distro_word = next((h.distro_severity for h in group if h.distro_severity), None)
     severity, source = _severity(distro_word, scores, db_word)
     first = group[0]
+    records = {h.advisory.id for h in group}
+    ids.discard(primary)
     return VulnerabilityMatch(
-        vulnerability_id=primary, aliases=tuple(sorted(ids - {primary})), package=pkg, matched_name=first.name,
+        vulnerability_id=primary, aliases=tuple(sorted(ids)), package=pkg, matched_name=first.name,
         matched_version=first.version, fixed_versions=tuple(fixed), severity=severity, severity_source=source,
-        cvss=tuple(sorted(scores, key=lambda s: s.version, reverse=True)), distro_severity=distro_word,
-        distro_status=status, summary=next((h.advisory.summary for h in group if h.advisory.summary), ""),
-        references=tuple(dict.fromkeys(r for h in group for r in h.advisory.references)),
-        records=tuple(sorted({h.advisory.id for h in group})))
+        cvss=tuple(sorted(scores, key=lambda s: s.version, reverse=True)) if scores else (),
+        distro_severity=distro_word, distro_status=status, summary=summary, references=tuple(references),
+        records=tuple(sorted(records)))
 
 
 def _severity(distro_word: str | None, scores: list[CvssScore], db_word: str | None) -> tuple[Severity, str]:

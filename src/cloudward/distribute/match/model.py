@@ -70,23 +70,27 @@ class VulnerabilityMatch:
             return f"https://osv.dev/vulnerability/{vid}"
         return self.references[0] if self.references else f"https://osv.dev/vulnerability/{vid}"
 
-    def to_dict(self) -> dict[str, Any]:
-        """The vulnerability fields of a JSON finding."""
-        return {
+    def to_dict(self, *, layer: bool = True) -> dict[str, Any]:
+        """The vulnerability fields of a JSON finding (``layer=False``: the core location carries it)."""
+        pkg = self.package
+        sup = self.suppressed
+        out: dict[str, Any] = {
             "vulnerability_id": self.vulnerability_id,
             "aliases": list(self.aliases),
-            "package": {"name": self.package.name, "version": self.package.version, "purl": self.package.purl,
-                        "ecosystem": self.package.ecosystem.value, "matched_name": self.matched_name,
+            "package": {"name": pkg.name, "version": pkg.version, "purl": pkg.purl,
+                        "ecosystem": pkg.ecosystem.value, "matched_name": self.matched_name,
                         "matched_version": self.matched_version},
             "fixed_versions": list(self.fixed_versions),
             "severity_source": self.severity_source,
             "cvss": [c.to_dict() for c in self.cvss],
             "distro_severity": self.distro_severity,
             "distro_status": self.distro_status.value if self.distro_status else None,
-            "layer": self.package.layer,
+            "layer": pkg.layer,
             "url": self.url,
             "records": list(self.records),
-            "vex": ({"status": self.suppressed.status, "justification": self.suppressed.justification,
-                     "detail": self.suppressed.detail, "document": self.suppressed.document}
-                    if self.suppressed else None),
+            "vex": ({"status": sup.status, "justification": sup.justification, "detail": sup.detail,
+                     "document": sup.document} if sup else None),
         }
+        if not layer:
+            del out["layer"]
+        return out

@@ -11,7 +11,6 @@ turns into a silent "not affected": an unreadable ``introduced`` opens the range
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 from cloudward.distribute.versions import InvalidVersion
@@ -27,46 +26,51 @@ def _safe(cmp: Compare, a: str, b: str) -> int | None:
         return None
 
 
-def _sort(events: tuple[Event, ...], cmp: Compare) -> list[Event]:
-    def key(e: Event) -> tuple[int, str]:
-        return (0, "") if e.kind == "introduced" and e.version == "0" else (1, e.version)
-
-    def order(x: Event, y: Event) -> int:
-        kx, ky = key(x), key(y)
-        if kx[0] != ky[0]:
-            return kx[0] - ky[0]
-        if kx[0] == 0:
-            return 0
-        r = _safe(cmp, x.version, y.version)
-        return 0 if r is None else r
-
-    return sorted(events, key=functools.cmp_to_key(order))
+def _at_or_after(e: Event, best: Event, cmp: Compare) -> bool:
+    """Would ``e`` come at or after ``best`` in the schema's event order (ties: the later-listed wins)?"""
+    if e.kind == "introduced" and e.version == "0":
+        return best.kind == "introduced" and best.version == "0"
+    if best.kind == "introduced" and best.version == "0":
+        return True
+    r = _safe(cmp, e.version, best.version)
+    return r is None or r >= 0
 
 
 def in_range(version: str, rng: Range, cmp: Compare) -> tuple[bool, list[str]]:
-    """(affected, fixed versions of this range above ``version``)."""
-    limits = [e.version for e in rng.events if e.kind == "limit"]
-    if limits and not any(lim == "*" or (_safe(cmp, version, lim) or 0) < 0 for lim in limits):
+    """(affected, fixed versions of this range above ``version``).
+
+    Walking the sorted events, each event that ``version`` has reached sets the
+    state (introduced → affected, fixed/last_affected → not), so the answer is the
+    kind of the *last* event reached in sort order. We find that event with one
+    comparison of ``version`` per event and a running maximum, instead of sorting
+    every range of every candidate: the same result for a fraction of the comparisons.
+    """
+    last: Event | None = None
+    fixes: list[str] = []
+    limited = under_limit = False
+    for e in rng.events:
+        kind = e.kind
+        if kind == "limit":
+            limited = True
+            under_limit = under_limit or e.version == "*" or (_safe(cmp, version, e.version) or 0) < 0
+            continue
+        if kind == "introduced":
+            reached = e.version == "0" or (r := _safe(cmp, version, e.version)) is None or r >= 0
+        elif kind == "fixed":
+            r = _safe(cmp, version, e.version)
+            reached = r is not None and r >= 0
+            if r is not None and r < 0:
+                fixes.append(e.version)
+        elif kind == "last_affected":
+            r = _safe(cmp, version, e.version)
+            reached = r is not None and r > 0
+        else:
+            continue
+        if reached and (last is None or _at_or_after(e, last, cmp)):
+            last = e
+    if limited and not under_limit:
         return False, []
-    vulnerable = False
-    for e in _sort(rng.events, cmp):
-        if e.kind == "introduced":
-            if e.version == "0":
-                vulnerable = True
-            else:
-                r = _safe(cmp, version, e.version)
-                if r is None or r >= 0:
-                    vulnerable = True
-        elif e.kind == "fixed":
-            r = _safe(cmp, version, e.version)
-            if r is not None and r >= 0:
-                vulnerable = False
-        elif e.kind == "last_affected":
-            r = _safe(cmp, version, e.version)
-            if r is not None and r > 0:
-                vulnerable = False
-    fixes = [e.version for e in rng.events if e.kind == "fixed" and (_safe(cmp, version, e.version) or 0) < 0]
-    return vulnerable, fixes
+    return last is not None and last.kind == "introduced", fixes
 
 
 def affects(version: str, entry: Affected, cmp: Compare) -> tuple[bool, list[str]]:

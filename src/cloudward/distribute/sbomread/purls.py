@@ -21,6 +21,15 @@ _RPM_VENDORS = {"redhat": Ecosystem.REDHAT, "rhel": Ecosystem.REDHAT, "rocky": E
 _DISTRO = re.compile(r"^([a-z][a-z-]*?)[-:@]?(\d[\w.]*)?$")
 
 
+def _sourcerpm(filename: str) -> tuple[str | None, str | None]:
+    """``openssl-3.0.7-27.el9.src.rpm`` (Syft's ``upstream=``) → (``openssl``, ``3.0.7-27.el9``)."""
+    stem = filename.removesuffix(".rpm").rsplit(".", 1)[0]  # drop .src / .nosrc
+    parts = stem.rsplit("-", 2)
+    if len(parts) != 3 or not all(parts):
+        return None, None
+    return parts[0], f"{parts[1]}-{parts[2]}"
+
+
 def parse_distro(text: str | None, default_id: str | None) -> Distro | None:
     """``debian-12`` / ``alpine-3.19.1`` / ``bookworm`` → ``Distro``."""
     if not text:
@@ -63,8 +72,15 @@ def package_from_purl(purl_text: str, *, name: str | None = None, version: str |
     src_name, src_version = source
     upstream = quals.get("upstream")
     if upstream and not src_name:
-        src_name, _, up_version = upstream.partition("@")
+        if purl.type == "rpm" and upstream.endswith(".rpm"):
+            src_name, up_version = _sourcerpm(upstream)
+        else:
+            src_name, _, up_version = upstream.partition("@")
         src_version = src_version or up_version or None
+    if purl.type == "rpm" and src_version and ":" not in src_version and ":" in pkg_version:
+        # A source rpm's file name has no epoch; its binaries carry the spec's Epoch, so the source's is
+        # the binary's (as rpm itself and Trivy read it). Without it, 3.0.7-27.el9 < a fix 1:3.0.7-25.el9.
+        src_version = f"{pkg_version.split(':', 1)[0]}:{src_version}"
     if (distro is None and ecosystem in (Ecosystem.DEBIAN, Ecosystem.UBUNTU, Ecosystem.ALPINE)) or \
             (distro is None and purl.type == "rpm"):
         default_id = {"deb": ns or "debian", "apk": "alpine", "rpm": ns or None}.get(purl.type)

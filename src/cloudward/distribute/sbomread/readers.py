@@ -20,8 +20,10 @@ from cloudward.distribute.sbomread.purls import package_from_purl
 
 MAX_SBOM = 512 << 20
 
-_SOURCE_NAME = ("aquasecurity:trivy:SrcName", "syft:metadata:source", "cloudward:source_name", "cdx:source:name")
-_SOURCE_VERSION = ("aquasecurity:trivy:SrcVersion", "syft:metadata:sourceVersion", "cloudward:source_version")
+_SOURCE_NAME = ("aquasecurity:trivy:SrcName", "syft:metadata:source", "cloudward:source:name", "cloudward:source_name",
+                "cdx:source:name")
+_SOURCE_VERSION = ("aquasecurity:trivy:SrcVersion", "syft:metadata:sourceVersion", "cloudward:source:version",
+                   "cloudward:source_version")
 _LAYER = ("aquasecurity:trivy:LayerDiffID", "syft:location:0:layerID", "cloudward:layer")
 
 
@@ -44,6 +46,25 @@ def _first(props: dict[str, str], keys: tuple[str, ...]) -> str | None:
     return next((props[k] for k in keys if props.get(k)), None)
 
 
+def _source_version(props: dict[str, str]) -> str | None:
+    """The source package's full version.
+
+    Trivy splits it like its database does: ``SrcVersion`` is the upstream part,
+    ``SrcRelease`` the Debian revision or rpm release, ``SrcEpoch`` the epoch
+    (aquasecurity/trivy's CycloneDX encoder: ``binutils`` → SrcVersion ``2.30``,
+    SrcRelease ``93.el8``). Comparing ``2.30`` alone with a fix ``2.30-94.el8``
+    would call every package vulnerable.
+    """
+    version = _first(props, _SOURCE_VERSION)
+    if version and version == props.get("aquasecurity:trivy:SrcVersion"):
+        release, epoch = props.get("aquasecurity:trivy:SrcRelease"), props.get("aquasecurity:trivy:SrcEpoch")
+        if release:
+            version = f"{version}-{release}"
+        if epoch and epoch != "0":
+            version = f"{epoch}:{version}"
+    return version
+
+
 def _cdx_components(items: list[Any]) -> Iterator[dict[str, Any]]:
     for c in items:
         if isinstance(c, dict):
@@ -58,7 +79,7 @@ def _cyclonedx(doc: dict[str, Any]) -> Sbom:
         purl = c.get("purl")
         props = _props(c)
         pkg = package_from_purl(str(purl), version=c.get("version"), layer=_first(props, _LAYER),
-                                source=(_first(props, _SOURCE_NAME), _first(props, _SOURCE_VERSION))) if purl else None
+                                source=(_first(props, _SOURCE_NAME), _source_version(props))) if purl else None
         if pkg is None:
             skipped += 1
         else:

@@ -91,6 +91,14 @@ def _ranges(entry: Mapping[str, Any], where: str) -> tuple[Range, ...]:
     return tuple(out)
 
 
+def _distro_word(items: list[Any]) -> str | None:
+    """Ubuntu's own priority, published as ``severity: [{"type": "Ubuntu", "score": "medium"}]``."""
+    for s in items:
+        if isinstance(s, dict) and s.get("type") == "Ubuntu" and isinstance(s.get("score"), str):
+            return str(s["score"])
+    return None
+
+
 def _severity_word(db: Any) -> str | None:
     if isinstance(db, dict) and isinstance(db.get("severity"), str):
         return str(db["severity"])
@@ -114,7 +122,13 @@ def parse_record(data: Any, unknown: dict[str, int] | None = None) -> Advisory:
     published = _timestamp(data, "published")
     withdrawn = _timestamp(data, "withdrawn")
     aliases = tuple(a for a in _list(data, "aliases", "") if isinstance(a, str))
+    # A distro record of one upstream vulnerability (UBUNTU-CVE-2024-6387 → CVE-2024-6387) is that
+    # vulnerability: merge it like an alias. A notice that fixes many (DLA-3623-1, 44 CVEs) is not one of them.
+    upstream = [u for u in _list(data, "upstream", "") if isinstance(u, str)]
+    if len(upstream) == 1 and upstream[0] not in aliases:
+        aliases += (upstream[0],)
     cvss = _severity_vectors(_list(data, "severity", ""), "")
+    ubuntu_word = _distro_word(_list(data, "severity", ""))
     refs = tuple(r["url"] for r in _list(data, "references", "") if isinstance(r, dict)
                  and isinstance(r.get("url"), str))
     affected: list[Affected] = []
@@ -142,6 +156,8 @@ def parse_record(data: Any, unknown: dict[str, int] | None = None) -> Advisory:
             continue
         eco_specific = entry.get("ecosystem_specific")
         urgency = eco_specific.get("urgency") if isinstance(eco_specific, dict) else None
+        if urgency is None and base == "Ubuntu":
+            urgency = ubuntu_word
         affected.append(Affected(
             ecosystem=base, release=release, name=normalize_name(base, name), ranges=ranges,
             versions=tuple(versions), distro_severity=urgency if isinstance(urgency, str) else None,

@@ -14,6 +14,8 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import orjson
+
 from cloudward.core.errors import InputError
 from cloudward.distribute.vulndb.model import Affected, DistroStatus, Event, Range
 from cloudward.distribute.vulndb.schema import SCHEMA_VERSION
@@ -86,8 +88,21 @@ def check_schema(conn: sqlite3.Connection, path: str) -> int:
     return version
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class DbAge:
+    """Just enough to judge freshness, without counting records (``status()`` scans every table)."""
+
+    path: str
+    updated_at: str | None
+
+    def age(self, now: dt.datetime) -> dt.timedelta | None:
+        if self.updated_at is None:
+            return None
+        return now - dt.datetime.fromisoformat(self.updated_at.replace("Z", "+00:00"))
+
+
 def affected_from_json(ecosystem: str, release: str, name: str, data: str) -> Affected:
-    d = json.loads(data)
+    d = orjson.loads(data)
     ranges = tuple(Range(t, tuple(Event(k, v) for k, v in evs)) for t, evs in d.get("r", ()))
     status = DistroStatus(d["s"]) if d.get("s") else None
     return Affected(ecosystem=ecosystem, release=release, name=name, ranges=ranges, versions=tuple(d.get("v", ())),
@@ -119,6 +134,9 @@ class VulnDB:
                              "FILE...' first, or pass --db", file=str(self.path))
         try:
             self._conn = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True, check_same_thread=False)
+            # Read-only twice over (the URI mode and the connection). No mmap: measured on the 200k-record
+            # bench it saved no time and added ~30 MB of resident pages to a scan.
+            self._conn.execute("PRAGMA query_only = ON")
         except sqlite3.Error as e:
             raise InputError(f"cannot open the vulnerability database: {e}", file=str(self.path)) from e
         self.schema_version = check_schema(self._conn, str(self.path))
@@ -144,6 +162,56 @@ class VulnDB:
             f"SELECT advisory_id, release, name, data FROM affected WHERE ecosystem = ? AND name IN ({marks}) "  # noqa: S608
             "AND (release = ? OR release = '')", (ecosystem, *wanted, release)).fetchall()
         return [(r[0], affected_from_json(ecosystem, r[1], r[2], r[3])) for r in rows]
+
+    def candidates_by_name(self, ecosystem: str, release: str, names: Iterable[str]
+                           ) -> dict[str, list[tuple[AdvisoryInfo, Affected]]]:
+        """Every live (not withdrawn) advisory entry filed under any of ``names``, in one query.
+
+        The matcher's hot path: one indexed join per (ecosystem, release) instead of one query per
+        package plus one per advisory. Per name, entries come in (release, insertion) order, the
+        order ``candidates`` yields them in. Each advisory is decoded once however many names share it.
+        """
+        wanted = json.dumps(sorted(set(names)))
+        rows = self._conn.execute(
+            "SELECT f.name, f.release, f.data, a.id, a.aliases, a.summary, a.cvss, a.database_severity, a.refs "
+            "FROM affected AS f JOIN advisories AS a ON a.id = f.advisory_id "
+            "WHERE f.ecosystem = ? AND f.name IN (SELECT value FROM json_each(?)) AND f.release IN (?, '') "
+            "AND a.withdrawn IS NULL ORDER BY f.name, f.release, f.rowid", (ecosystem, wanted, release)).fetchall()
+        out: dict[str, list[tuple[AdvisoryInfo, Affected]]] = {}
+        infos: dict[str, AdvisoryInfo] = {}
+        loads = orjson.loads
+        for name, rel, data, aid, aliases, summary, cvss, db_sev, refs in rows:
+            info = infos.get(aid)
+            if info is None:
+                info = infos[aid] = AdvisoryInfo(id=aid, aliases=tuple(loads(aliases)), withdrawn=None,
+                                                 summary=summary, cvss=tuple(loads(cvss)),
+                                                 database_severity=db_sev, references=tuple(loads(refs)))
+            out.setdefault(name, []).append((info, affected_from_json(ecosystem, rel, name, data)))
+        return out
+
+    def related_many(self, ids: Iterable[str]) -> dict[str, list[AdvisoryInfo]]:
+        """``related`` for many ids in two queries: id → advisories that are it or name it as an alias."""
+        wanted = json.dumps(sorted(set(ids)))
+        pairs = self._conn.execute(
+            "SELECT alias, advisory_id FROM aliases WHERE alias IN (SELECT value FROM json_each(?)) "
+            "UNION SELECT id, id FROM advisories WHERE id IN (SELECT value FROM json_each(?))",
+            (wanted, wanted)).fetchall()
+        needed = json.dumps(sorted({aid for _, aid in pairs}))
+        infos = {r[0]: AdvisoryInfo(id=r[0], aliases=tuple(orjson.loads(r[1])), withdrawn=r[2], summary=r[3],
+                                    cvss=tuple(orjson.loads(r[4])), database_severity=r[5],
+                                    references=tuple(orjson.loads(r[6])))
+                 for r in self._conn.execute(
+                     "SELECT id, aliases, withdrawn, summary, cvss, database_severity, refs FROM advisories "
+                     "WHERE id IN (SELECT value FROM json_each(?))", (needed,))}
+        out: dict[str, list[AdvisoryInfo]] = {}
+        for key, aid in pairs:
+            out.setdefault(key, []).append(infos[aid])
+        return out
+
+    def age_info(self) -> DbAge:
+        """When the database was last written, for the freshness check of every scan (cheap)."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'updated_at'").fetchone()
+        return DbAge(path=str(self.path), updated_at=row[0] if row else None)
 
     def advisory(self, advisory_id: str) -> AdvisoryInfo | None:
         result: AdvisoryInfo | None = self._advisory(advisory_id)

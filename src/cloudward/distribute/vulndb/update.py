@@ -12,16 +12,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from cloudward.core.errors import InputError, OperationalError
-from cloudward.distribute.vulndb.build import building, utc_now
-from cloudward.distribute.vulndb.reading import Format, open_input
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +41,15 @@ def _url(base: str, ecosystem: str) -> str:
 def update(db_path: Path, ecosystems: tuple[str, ...] = DEFAULT_ECOSYSTEMS, base_url: str = DEFAULT_BASE_URL,
            timeout: float = 60.0, warn: Callable[[str], None] | None = None) -> list[UpdateResult]:
     """Fetch each ecosystem's archive unless unchanged; all imports land in one atomic swap."""
+    # Imported here, not at module level: the package exports this function, and every scan imports the
+    # package; HTTP, zip reading and the build machinery are only needed by an update.
+    import tempfile
+    import urllib.error
+    import urllib.request
+
+    from cloudward.distribute.vulndb.build import building, utc_now
+    from cloudward.distribute.vulndb.reading import Format, open_input
+
     if not base_url.startswith(("https://", "http://")):
         raise InputError(f"--base-url must be an http(s) URL, not {base_url!r}")
     emit = warn or (lambda m: log.warning("%s", m))
