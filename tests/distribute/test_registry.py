@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -191,3 +192,190 @@ def test_artifact_manifest_with_non_tar_layers(anon_registry) -> None:
         client.get_artifact_manifest("team/app", "multi")
     with pytest.raises(NotFoundError):
         client.get_artifact_manifest("team/app", "sha256-missing.sig")
+
+
+# -- keep-alive ---------------------------------------------------------------------------------------------------
+class _CountingProxy:
+    """A TCP forwarder in front of the real registry that counts the connections the client opens."""
+
+    def __init__(self, upstream: str) -> None:
+        import socket
+        import threading
+
+        host, port = upstream.rsplit(":", 1)
+        self._upstream = (host, int(port))
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.addr = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        self.accepted = 0
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self._upstream)
+            with self._lock:
+                self.accepted += 1
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst) -> None:
+        import socket
+
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def drop_connections(self) -> None:
+        """Close every open connection, as a registry does with idle keep-alive connections."""
+        import socket
+
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for s in conns:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+
+    def close(self) -> None:
+        self._listener.close()
+        self.drop_connections()
+
+
+def test_one_connection_serves_many_requests_and_a_dropped_one_is_replaced(anon_registry) -> None:
+    addr, amd, _, _ = anon_registry
+    proxy = _CountingProxy(addr)
+    client = RegistryClient(proxy.addr, insecure=True, timeout=10)
+    try:
+        for _ in range(10):
+            m = client.get_manifest("team/app", "amd")
+            assert m.digest == amd.manifest_digest
+            assert client.get_blob("team/app", m.config) == amd.blobs[m.config.digest]
+            assert client.blob_exists("team/app", m.config.digest)
+        assert proxy.accepted == 1  # 30 requests, one TCP connection
+        proxy.drop_connections()
+        assert client.get_manifest("team/app", "amd").digest == amd.manifest_digest  # retried on a new connection
+        assert proxy.accepted == 2
+    finally:
+        client.close()
+        proxy.close()
+
+
+def test_redirect_to_another_host_drops_credentials_and_keeps_alive(tmp_path: Path) -> None:
+    """A registry that redirects blob reads to storage on another host (as S3-backed registries do)."""
+    import hashlib
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    blob = b"blob bytes on storage"
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    seen: dict[str, list[str | None]] = {"registry": [], "storage": []}
+    connections: dict[str, set[int]] = {"registry": set(), "storage": set()}
+
+    def handler(role: str, respond):
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                seen[role].append(self.headers.get("Authorization"))
+                connections[role].add(self.client_address[1])
+                respond(self)
+
+            def log_message(self, *args) -> None:
+                pass
+        return H
+
+    storage = ThreadingHTTPServer(("127.0.0.1", 0), handler("storage", lambda h: (
+        h.send_response(200), h.send_header("Content-Length", str(len(blob))), h.end_headers(),
+        h.wfile.write(blob))))
+    storage_host = f"localhost:{storage.server_address[1]}"  # another host name than the registry's
+
+    def registry_respond(h) -> None:
+        if h.headers.get("Authorization") != "Basic " + base64.b64encode(b"carol:pw").decode():
+            h.send_response(401)
+            h.send_header("WWW-Authenticate", 'Basic realm="test"')
+            h.send_header("Content-Length", "0")
+        else:
+            h.send_response(307)
+            h.send_header("Location", f"http://{storage_host}/bucket/{digest}?sig=abc")
+            h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    registry = ThreadingHTTPServer(("127.0.0.1", 0), handler("registry", registry_respond))
+    for server in (storage, registry):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = RegistryClient(f"127.0.0.1:{registry.server_address[1]}", insecure=True, timeout=10,
+                            credentials=Credentials("carol", "pw"))
+    try:
+        for _ in range(3):
+            assert client.get_blob("r/app", Descriptor("application/octet-stream", digest, len(blob))) == blob
+        assert seen["storage"] == [None, None, None]  # the credentials never left the registry host
+        assert seen["registry"][0] is None and all(a and a.startswith("Basic ") for a in seen["registry"][1:])
+        assert len(connections["registry"]) == 1 and len(connections["storage"]) == 1  # both kept alive
+    finally:
+        client.close()
+        for server in (storage, registry):
+            server.shutdown()
+            server.server_close()
+
+
+def test_tls_is_verified_and_the_connection_is_reused(tmp_path: Path) -> None:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cloudward test registry")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "tls.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "tls.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                         serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    tls = f"  tls:\n    certificate: {tmp_path / 'tls.pem'}\n    key: {tmp_path / 'tls.key'}\n"
+    with run_registry(tmp_path / "reg", tls) as addr:  # the block continues the http: section of the config
+        proxy = _CountingProxy(addr)
+        client = RegistryClient(proxy.addr, timeout=10, ca_file=str(tmp_path / "tls.pem"))
+        try:
+            built = _image("amd64")
+            push(client, "tls/app", built, "v1")
+            for _ in range(5):
+                assert client.get_manifest("tls/app", "v1").digest == built.manifest_digest
+            assert proxy.accepted == 1  # one TLS handshake for the pushes and the reads
+        finally:
+            client.close()
+            proxy.close()
+        untrusted = RegistryClient(addr, timeout=10)  # system CAs only: the self-signed registry is refused
+        with pytest.raises(RegistryError, match=r"TLS to .* failed: .*CERTIFICATE_VERIFY_FAILED"):
+            untrusted.list_tags("tls/app")
+
+
+def test_a_body_closed_after_its_client_is_gone_closes_its_connection(anon_registry) -> None:
+    """The client is a temporary here: its pool is closed before the body is, so the socket must not be parked."""
+    import gc
+
+    addr = anon_registry[0]
+    body = RegistryClient(addr, insecure=True, timeout=10).request("GET", "/v2/", scope="").body
+    body.close()
+    gc.collect()  # an unclosed socket would surface here as a ResourceWarning, an error under our pytest config

@@ -9,7 +9,8 @@ from cloudward.distribute.signing import KeyFileError, NotVerifiedError
 
 def test_public_api_is_pinned() -> None:
     assert set(signing.__all__) == {
-        "AllOf", "AnyOf", "Attested", "Envelope", "ImageUnderCheck", "ImageVerification", "InMemoryKms",
+        "AllOf", "AnyOf", "Attested", "CertificateIdentity", "Envelope", "KeylessPolicy", "KeylessTrust",
+        "ImageUnderCheck", "ImageVerification", "InMemoryKms",
         "KeyFileError", "KeySigner", "KeyType", "KmsBackend", "KmsSigner", "NotVerifiedError", "PolicySet",
         "PrivateKey", "PublicKey", "Pushed", "Revocations", "SignedBy", "Signer", "Statement", "Subject",
         "UnsafeAllowUnsigned", "Verified", "attest_image", "build_statement", "fingerprint", "generate_key",

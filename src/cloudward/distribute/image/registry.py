@@ -7,22 +7,25 @@ verified against its digest. TLS is on unless ``insecure=True`` (the CLI's
 ``--allow-insecure-registry``), which switches to plain HTTP. Auth: anonymous,
 then whatever the registry challenges for — Basic, or a Bearer token fetched from
 its realm with the credentials from the auth file. Credentials are never sent
-across a redirect to another host (blob storage redirects).
+across a redirect to another host (blob storage redirects). Connections are kept
+alive and reused per host (``_Pool``): a verification that makes three requests
+pays for one TCP/TLS handshake per client, not three.
 """
 
 from __future__ import annotations
 
 import base64
+import http.client
 import io
 import json
 import logging
 import socket
 import ssl
-import urllib.error
+import threading
 import urllib.parse
-import urllib.request
+import weakref
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from cloudward.distribute.image.auth import Credentials, load_credentials, parse_challenge
 from cloudward.distribute.image.blobs import VerifyingReader, check_blob_digest, resolve_image
@@ -53,16 +56,86 @@ ACCEPT = ", ".join(sorted(INDEX_TYPES | MANIFEST_TYPES))
 ARTIFACT_ACCEPT = ", ".join(sorted(MANIFEST_TYPES))
 
 
-class _NoCrossHostAuth(urllib.request.HTTPRedirectHandler):
-    """Follow redirects, but drop Authorization when the host changes (S3-style blob redirects)."""
+_REDIRECTS = (301, 302, 303, 307, 308)
+_MAX_REDIRECTS = 5
+_MAX_IDLE_PER_HOST = 4
+_DRAIN_LIMIT = 64 * 1024  # read at most this much of an unread body to keep its connection; else close it
+_USER_AGENT = "cloudward"
 
-    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
-                         headers: Any, newurl: str) -> urllib.request.Request | None:
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc:
-            new.headers.pop("Authorization", None)
-            new.unredirected_hdrs.pop("Authorization", None)
-        return new
+
+class _Pool:
+    """Idle HTTP/1.1 connections per (scheme, host:port), so one TCP/TLS connection serves many requests.
+
+    A connection goes back to the pool only when its response was read to the end
+    (``_Body.close``); one in use is never shared. The lock makes the client safe
+    to use from several threads, each with its own connection.
+    """
+
+    def __init__(self, context: ssl.SSLContext | None, timeout: float) -> None:
+        self._context = context
+        self._timeout = timeout
+        self._idle: dict[tuple[str, str], list[http.client.HTTPConnection]] = {}
+        self._lock = threading.Lock()
+        self._closed = False  # a body closed after its client went away must not park its connection
+
+    def get(self, scheme: str, netloc: str) -> tuple[http.client.HTTPConnection, bool]:
+        with self._lock:
+            idle = self._idle.get((scheme, netloc))
+            if idle:
+                return idle.pop(), True
+        if scheme == "https":
+            return http.client.HTTPSConnection(netloc, timeout=self._timeout, context=self._context), False
+        return http.client.HTTPConnection(netloc, timeout=self._timeout), False
+
+    def put(self, scheme: str, netloc: str, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            idle = self._idle.setdefault((scheme, netloc), [])
+            if not self._closed and len(idle) < _MAX_IDLE_PER_HOST:
+                idle.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            conns = [c for idle in self._idle.values() for c in idle]
+            self._idle.clear()
+        for c in conns:
+            c.close()
+
+
+class _Body(io.RawIOBase):
+    """A response body; closing it returns the connection to the pool if the body was fully read."""
+
+    def __init__(self, resp: http.client.HTTPResponse, conn: http.client.HTTPConnection, pool: _Pool,
+                 key: tuple[str, str]) -> None:
+        super().__init__()
+        self._resp, self._conn, self._pool, self._key = resp, conn, pool, key
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._resp.readinto(buffer)
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._resp.read(None if size is None or size < 0 else size)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            resp = self._resp
+            if not resp.isclosed() and resp.length is not None and resp.length <= _DRAIN_LIMIT:
+                resp.read()
+            if resp.isclosed() and not resp.will_close:
+                self._pool.put(*self._key, self._conn)
+            else:
+                self._conn.close()
+        except (OSError, http.client.HTTPException):
+            self._conn.close()
+        finally:
+            super().close()
 
 
 class _Response:
@@ -82,10 +155,9 @@ class RegistryClient:
         self.base = f"{'http' if insecure else 'https'}://{registry}"
         self.timeout = timeout
         self.credentials = credentials
-        handlers: list[Any] = [_NoCrossHostAuth()]
-        if not insecure:
-            handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=ca_file)))
-        self._opener = urllib.request.build_opener(*handlers)
+        # TLS verification stays on for every HTTPS connection, including redirects to other hosts.
+        self._pool = _Pool(ssl.create_default_context(cafile=ca_file), timeout)
+        weakref.finalize(self, self._pool.close)  # a dropped client closes its idle sockets
         self._tokens: dict[str, str] = {}  # scope → bearer token
         self._basic = False
 
@@ -104,28 +176,71 @@ class RegistryClient:
             return "Basic " + base64.b64encode(raw).decode()
         return None
 
-    def _send(self, method: str, url: str, headers: dict[str, str], data: bytes | IO[bytes] | None) -> _Response:
-        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+    def close(self) -> None:
+        """Close idle connections (they are also closed when the client is garbage-collected)."""
+        self._pool.close()
+
+    def _send(self, method: str, url: str, headers: dict[str, str], data: bytes | None) -> _Response:
+        """One request over a pooled keep-alive connection, following redirects.
+
+        Authorization is dropped when a redirect leaves the host (blob storage on
+        another host must never see registry credentials), and an HTTPS request
+        is never redirected to plain HTTP.
+        """
+        hdrs = dict(headers)
+        for _ in range(_MAX_REDIRECTS + 1):
+            resp = self._roundtrip(method, url, hdrs, data)
+            location = resp.headers.get("Location")
+            if resp.status not in _REDIRECTS or not location:
+                return resp
+            resp.body.close()
+            new = urllib.parse.urljoin(url, location)
+            old_parts, new_parts = urllib.parse.urlsplit(url), urllib.parse.urlsplit(new)
+            if old_parts.scheme == "https" and new_parts.scheme != "https":
+                raise RegistryError(self.name, f"registry {self.registry} redirected to {new_parts.scheme}://"
+                                    f"{new_parts.netloc}; refusing to leave HTTPS")
+            if new_parts.netloc != old_parts.netloc:
+                hdrs = {k: v for k, v in hdrs.items() if k.lower() != "authorization"}
+            if resp.status in (301, 302, 303) and method not in ("GET", "HEAD"):
+                method, data = "GET", None
+                hdrs = {k: v for k, v in hdrs.items() if k.lower() not in ("content-type", "content-length")}
+            url = new
+        raise RegistryError(self.name, f"registry {self.registry} redirected more than {_MAX_REDIRECTS} times")
+
+    def _roundtrip(self, method: str, url: str, headers: dict[str, str], data: bytes | None) -> _Response:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
             raise RegistryError(self.name, f"registry {self.registry} sent a non-HTTP URL {url!r}")
-        req = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - checked above
-        try:
-            resp = self._opener.open(req, timeout=self.timeout)
-            return _Response(resp.status, resp.headers, resp)
-        except urllib.error.HTTPError as e:
-            return _Response(e.code, e.headers, e)
-        except TimeoutError:
-            raise RegistryError(self.name, f"registry {self.registry} timed out after {self.timeout:g}s") from None
-        except urllib.error.URLError as e:
-            reason = e.reason
-            if isinstance(reason, ssl.SSLError):
-                hint = ("; if the registry serves plain HTTP, pass --allow-insecure-registry"
-                        if "WRONG_VERSION_NUMBER" in str(reason) or "record layer" in str(reason) else "")
-                raise RegistryError(self.name, f"TLS to {self.registry} failed: {reason}{hint}") from None
-            if isinstance(reason, (TimeoutError, socket.timeout)):
-                raise RegistryError(self.name, f"registry {self.registry} timed out after {self.timeout:g}s") from None
-            raise RegistryError(self.name, f"cannot reach registry {self.registry}: {reason}") from None
-        except (ConnectionError, OSError) as e:
-            raise RegistryError(self.name, f"connection to registry {self.registry} failed: {e}") from None
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        hdrs = {"User-Agent": _USER_AGENT, **headers}
+        for attempt in range(2):
+            conn, reused = self._pool.get(parts.scheme, parts.netloc)
+            try:
+                conn.request(method, target, body=data, headers=hdrs)
+                resp = conn.getresponse()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+                    http.client.BadStatusLine) as e:
+                conn.close()
+                if reused and attempt == 0:  # the server closed an idle keep-alive connection; use a new one
+                    continue
+                raise RegistryError(self.name, f"connection to registry {self.registry} failed: {e}") from None
+            except (OSError, http.client.HTTPException) as e:
+                conn.close()
+                raise self._transport_error(e) from None
+            body = cast(IO[bytes], _Body(resp, conn, self._pool, (parts.scheme, parts.netloc)))
+            return _Response(resp.status, resp.headers, body)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _transport_error(self, e: OSError | http.client.HTTPException) -> RegistryError:
+        if isinstance(e, (TimeoutError, socket.timeout)):
+            return RegistryError(self.name, f"registry {self.registry} timed out after {self.timeout:g}s")
+        if isinstance(e, ssl.SSLError):
+            hint = ("; if the registry serves plain HTTP, pass --allow-insecure-registry"
+                    if "WRONG_VERSION_NUMBER" in str(e) or "record layer" in str(e) else "")
+            return RegistryError(self.name, f"TLS to {self.registry} failed: {e}{hint}")
+        if isinstance(e, (ConnectionRefusedError, socket.gaierror)):
+            return RegistryError(self.name, f"cannot reach registry {self.registry}: {e}")
+        return RegistryError(self.name, f"connection to registry {self.registry} failed: {e}")
 
     def request(self, method: str, path: str, *, scope: str, headers: dict[str, str] | None = None,
                 data: bytes | None = None, ok: tuple[int, ...] = (200,)) -> _Response:

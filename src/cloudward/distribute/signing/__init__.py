@@ -2,7 +2,8 @@
 
 Keys (``keys``), signers (``signers``), cosign's blob and image signature formats
 (``blob``, ``simplesigning``, ``cosign``, ``images``), DSSE/in-toto attestations
-(``dsse``, ``predicates``), Sigstore bundles (``bundle``) and verification
+(``dsse``, ``predicates``), keyless Fulcio/Rekor signatures (``keyless``), transparency
+log proofs (``tlog``), Sigstore bundles (``bundle``) and verification
 policies (``policy``). See docs/signing.md.
 """
 
@@ -18,6 +19,7 @@ from cloudward.distribute.signing.images import (
     verify_image,
     verify_image_attestations,
 )
+from cloudward.distribute.signing.keyless import CertificateIdentity, KeylessPolicy, KeylessTrust
 from cloudward.distribute.signing.keys import (
     KeyType,
     PrivateKey,
@@ -46,6 +48,7 @@ __all__ = [
     "AllOf",
     "AnyOf",
     "Attested",
+    "CertificateIdentity",
     "Envelope",
     "ImageUnderCheck",
     "ImageVerification",
@@ -53,6 +56,8 @@ __all__ = [
     "KeyFileError",
     "KeySigner",
     "KeyType",
+    "KeylessPolicy",
+    "KeylessTrust",
     "KmsBackend",
     "KmsSigner",
     "NotVerifiedError",

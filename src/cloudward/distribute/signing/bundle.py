@@ -7,9 +7,9 @@ issuer. sigstore-python cannot load bundles that carry a *public key hint*
 instead of a certificate (what ``cosign sign-blob --key --bundle`` writes), so
 those we check ourselves: the signature with the user's key, the message digest
 against the artifact, the key hint, and each Rekor entry's signed entry
-timestamp (SET) with the log key of the trusted root, plus that a hashedrekord
-body records the same signature and digest. Inclusion proofs and checkpoints of
-key-based bundles are not checked yet (docs/signing.md).
+timestamp (SET) with the log key of the trusted root, the RFC 6962 inclusion
+proof and its signed checkpoint when the entry carries them (``tlog``), plus
+that a hashedrekord body records the same signature and digest.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from cloudward.distribute.signing.errors import NotVerifiedError
 from cloudward.distribute.signing.keys import PublicKey, fingerprint, load_public_key, spki_der
 from cloudward.distribute.signing.model import Verified
 from cloudward.distribute.signing.signers import NO_REVOCATIONS, Revocations, verify_digest_signature, verify_signature
+from cloudward.distribute.signing.tlog import check_inclusion, set_verifies
 
 MAX_BUNDLE = 16 * 1024 * 1024
 SIGSTORE_EXTRA_HINT = "keyless bundles need the sigstore library: pip install 'cloudward[sigstore]'"
@@ -153,7 +154,9 @@ def _verify_key_bundle(doc: dict[str, Any], material: dict[str, Any], artifact: 
     else:
         logs = rekor_keys(root)
         for entry in entries:
-            claims.append(("tlog", _check_entry(entry, logs, signature, digest_hex, subject)))
+            extra: list[tuple[str, str]] = []
+            claims.append(("tlog", _check_entry(entry, logs, signature, digest_hex, subject, extra)))
+            claims += extra
     return Verified(subject, fingerprint(key), tuple(claims))
 
 
@@ -177,7 +180,9 @@ def rekor_keys(root: Path) -> dict[str, PublicKey]:
     return out
 
 
-def _check_entry(entry: Any, logs: dict[str, PublicKey], signature: bytes, digest_hex: str, subject: str) -> str:
+def _check_entry(entry: Any, logs: dict[str, PublicKey], signature: bytes, digest_hex: str, subject: str,
+                 claims: list[tuple[str, str]]) -> str:
+    """Check one tlog entry: SET, inclusion proof and checkpoint when present, and the body's consistency."""
     try:
         log_id = base64.b64decode(entry["logId"]["keyId"]).hex()
         body_b64 = entry["canonicalizedBody"]
@@ -188,9 +193,16 @@ def _check_entry(entry: Any, logs: dict[str, PublicKey], signature: bytes, diges
     log_key = logs.get(log_id)
     if log_key is None:
         raise NotVerifiedError(subject, f"tlog entry is from log {log_id[:16]}…, which the trusted root does not list")
-    if not rekor_set_verifies(log_key, set_sig, body_b64, integrated, index, log_id):
+    if not set_verifies(log_key, set_sig, body_b64, integrated, index, log_id):
         raise NotVerifiedError(subject, f"signed entry timestamp of log index {index} does not verify")
-    body = json.loads(base64.b64decode(body_b64))
+    raw_body = base64.b64decode(body_b64)
+    proof = entry.get("inclusionProof")
+    if proof is not None:
+        reason = check_inclusion(proof, raw_body, log_key)
+        if reason is not None:
+            raise NotVerifiedError(subject, f"log index {index}: {reason}")
+        claims.append(("inclusionProof", f"verified to a checkpoint of tree size {int(proof['treeSize'])}"))
+    body = json.loads(raw_body)
     if body.get("kind") == "hashedrekord":
         spec = body.get("spec") or {}
         if _b64(spec.get("signature", {}).get("content"), "tlog signature") != signature:
@@ -202,11 +214,8 @@ def _check_entry(entry: Any, logs: dict[str, PublicKey], signature: bytes, diges
 
 def rekor_set_verifies(log_key: PublicKey, set_sig: bytes, body_b64: str, integrated: int, index: int,
                        log_id_hex: str) -> bool:
-    """Check a Rekor signed entry timestamp: the log's signature over its canonical entry JSON."""
-    # The SET signs RFC 8785 canonical JSON; with these four ASCII fields sorted compact JSON is canonical.
-    promise = json.dumps({"body": body_b64, "integratedTime": integrated, "logID": log_id_hex, "logIndex": index},
-                         sort_keys=True, separators=(",", ":")).encode()
-    return verify_signature(log_key, set_sig, promise)
+    """Check a Rekor signed entry timestamp (kept here for callers of the earlier API; see ``tlog``)."""
+    return set_verifies(log_key, set_sig, body_b64, integrated, index, log_id_hex)
 
 
 def _b64(value: Any, where: str) -> bytes:

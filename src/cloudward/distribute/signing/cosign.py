@@ -14,25 +14,31 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import datetime
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from cloudward.distribute.signing.dsse import Envelope, Statement, envelope_verifies, parse_statement
-from cloudward.distribute.signing.errors import NotVerifiedError
+from cloudward.distribute.signing.errors import LayerRejected, NotVerifiedError
+from cloudward.distribute.signing.keyless import KeylessPolicy, certificate_key, check_certificate, parse_certificates
 from cloudward.distribute.signing.keys import PublicKey, fingerprint
 from cloudward.distribute.signing.model import Verified
 from cloudward.distribute.signing.signers import NO_REVOCATIONS, Revocations, verify_signature
 from cloudward.distribute.signing.simplesigning import parse_payload
+from cloudward.distribute.signing.tlog import set_verifies
+
+__all__ = ["BUNDLE_ANNOTATION", "CERTIFICATE_ANNOTATION", "CHAIN_ANNOTATION", "PREDICATE_TYPE_ANNOTATION",
+           "SIGNATURE_ANNOTATION", "LayerRejected", "SignatureLayer", "check_attestation", "check_simple_signing",
+           "normalise_reference", "parse_containers_signature", "require"]
 
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
 BUNDLE_ANNOTATION = "dev.sigstore.cosign/bundle"
 CERTIFICATE_ANNOTATION = "dev.sigstore.cosign/certificate"
+CHAIN_ANNOTATION = "dev.sigstore.cosign/chain"
 PREDICATE_TYPE_ANNOTATION = "predicateType"
 CONTAINERS_SIGSTORE_PREFIX = b"\x00sigstore-json\n"
-
-
-class LayerRejected(Exception):
-    """One signature layer did not verify; the message is the reason. Callers aggregate these."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -55,10 +61,12 @@ def normalise_reference(name: str) -> str:
 def check_simple_signing(layer: SignatureLayer, keys: Sequence[PublicKey], *, digest: str,
                          identity: str | None = None, annotations: Mapping[str, str] | None = None,
                          rekor_keys: Mapping[str, PublicKey] | None = None,
-                         revoked: Revocations = NO_REVOCATIONS) -> Verified:
-    """Verify one simple-signing layer against ``keys``; raise ``LayerRejected`` with the reason."""
-    if layer.annotations.get(CERTIFICATE_ANNOTATION):
-        raise LayerRejected("keyless (Fulcio certificate) image signatures are not supported yet; verify with a key")
+                         revoked: Revocations = NO_REVOCATIONS, keyless: KeylessPolicy | None = None) -> Verified:
+    """Verify one simple-signing layer against ``keys`` (or ``keyless``); raise ``LayerRejected`` with the reason.
+
+    A layer with a Fulcio certificate is checked against ``keyless`` only, a layer
+    without one against ``keys`` only: a certificate never stands in for a key.
+    """
     sig_text = layer.annotations.get(SIGNATURE_ANNOTATION)
     if not sig_text:
         raise LayerRejected(f"layer has no {SIGNATURE_ANNOTATION} annotation")
@@ -66,15 +74,17 @@ def check_simple_signing(layer: SignatureLayer, keys: Sequence[PublicKey], *, di
         signature = base64.b64decode(sig_text, validate=True)
     except binascii.Error:
         raise LayerRejected("signature annotation is not base64") from None
-    live = [k for k in keys if not revoked.is_revoked(k)]
-    signer = next((k for k in live if verify_signature(k, signature, layer.blob)), None)
-    if signer is None:
-        revoked_hit = next((k for k in keys if revoked.is_revoked(k) and verify_signature(k, signature, layer.blob)),
-                           None)
-        if revoked_hit is not None:
-            raise LayerRejected(f"signed by revoked key {fingerprint(revoked_hit)}")
-        raise LayerRejected("signature does not verify with " + _keys_text(keys) +
-                            " (signed by another key, or the payload was changed)")
+    cert_text = layer.annotations.get(CERTIFICATE_ANNOTATION)
+    claims: list[tuple[str, str]] = []
+    if cert_text:
+        if keyless is None:
+            raise LayerRejected("keyless signature (Fulcio certificate): verify it with --certificate-identity, "
+                                "--certificate-oidc-issuer and a Fulcio/Rekor trust root, not with a key")
+        signer_id, claims = _check_keyless(layer, cert_text, signature, keyless, revoked)
+    else:
+        if not keys:
+            raise LayerRejected("signed with a key, not a Fulcio certificate; verify it with --key")
+        signer_id = fingerprint(_signing_key(layer, keys, signature, revoked))
     try:
         payload = parse_payload(layer.blob)
     except ValueError as e:
@@ -88,12 +98,42 @@ def check_simple_signing(layer: SignatureLayer, keys: Sequence[PublicKey], *, di
     for k, v in (annotations or {}).items():
         if signed.get(k) != v:
             raise LayerRejected(f"annotation {k}={v} is not signed (payload has {k}={signed.get(k)!r})")
-    claims = [("digest", payload.manifest_digest), ("docker-reference", payload.docker_reference)]
+    claims += [("digest", payload.manifest_digest), ("docker-reference", payload.docker_reference)]
     claims += [(f"annotation.{k}", v) for k, v in payload.annotations]
-    if rekor_keys is not None:
-        claims.append(("tlog", _check_cosign_bundle(layer.annotations.get(BUNDLE_ANNOTATION), rekor_keys,
-                                                    signature)))
-    return Verified(digest, fingerprint(signer), tuple(claims))
+    if rekor_keys is not None and not cert_text:
+        claims.append(("tlog", _check_cosign_bundle(layer, rekor_keys, signature)[0]))
+    return Verified(digest, signer_id, tuple(claims))
+
+
+def _signing_key(layer: SignatureLayer, keys: Sequence[PublicKey], signature: bytes,
+                 revoked: Revocations) -> PublicKey:
+    live = [k for k in keys if not revoked.is_revoked(k)]
+    signer = next((k for k in live if verify_signature(k, signature, layer.blob)), None)
+    if signer is None:
+        revoked_hit = next((k for k in keys if revoked.is_revoked(k) and verify_signature(k, signature, layer.blob)),
+                           None)
+        if revoked_hit is not None:
+            raise LayerRejected(f"signed by revoked key {fingerprint(revoked_hit)}")
+        raise LayerRejected("signature does not verify with " + _keys_text(keys) +
+                            " (signed by another key, or the payload was changed)")
+    return signer
+
+
+def _check_keyless(layer: SignatureLayer, cert_text: str, signature: bytes, policy: KeylessPolicy,
+                   revoked: Revocations) -> tuple[str, list[tuple[str, str]]]:
+    """cosign's keyless checks, in an order that names the first thing wrong (see ``keyless``)."""
+    leaf, chain = parse_certificates(cert_text, layer.annotations.get(CHAIN_ANNOTATION))
+    key = certificate_key(leaf)
+    if not verify_signature(key, signature, layer.blob):
+        raise LayerRejected("signature does not verify with the certificate's key (the payload was changed, or "
+                            "the certificate was swapped)")
+    if revoked.is_revoked(key):
+        raise LayerRejected(f"signed by revoked key {fingerprint(key)}")
+    tlog, integrated = _check_cosign_bundle(layer, policy.trust.rekor_keys, signature, leaf=leaf)
+    at = datetime.datetime.fromtimestamp(integrated, datetime.UTC)
+    claims = check_certificate(leaf, chain, policy, at)
+    claims.append(("tlog", tlog))
+    return claims[0][1], claims
 
 
 def check_attestation(layer: SignatureLayer, keys: Sequence[PublicKey], *, digest: str,
@@ -126,11 +166,20 @@ def check_attestation(layer: SignatureLayer, keys: Sequence[PublicKey], *, diges
     return Verified(digest, fingerprint(signer), claims), stmt
 
 
-def _check_cosign_bundle(text: str | None, logs: Mapping[str, PublicKey], signature: bytes) -> str:
-    from cloudward.distribute.signing.bundle import rekor_set_verifies
+def _check_cosign_bundle(layer: SignatureLayer, logs: Mapping[str, PublicKey], signature: bytes,
+                         leaf: Any = None) -> tuple[str, int]:
+    """Check the ``dev.sigstore.cosign/bundle`` SET and that its entry records this signature (and certificate).
 
+    Returns the claim text and the integrated time, the one trusted time for a
+    keyless certificate. The entry must record the signature, the payload's
+    sha256 and, for keyless signatures, the same certificate (CVE-2022-36056's
+    class of mix-ups).
+    """
+    text = layer.annotations.get(BUNDLE_ANNOTATION)
     if not text:
-        raise LayerRejected("no Rekor bundle annotation, but a transparency log key was given")
+        raise LayerRejected("no Rekor bundle annotation, but a transparency log key was given"
+                            if leaf is None else "keyless signature has no Rekor bundle; its certificate's time "
+                            "cannot be established offline")
     try:
         doc = json.loads(text)
         payload = doc["Payload"]
@@ -143,12 +192,35 @@ def _check_cosign_bundle(text: str | None, logs: Mapping[str, PublicKey], signat
     key = logs.get(log_id)
     if key is None:
         raise LayerRejected(f"Rekor entry is from log {log_id[:16]}…, not a trusted log")
-    if not rekor_set_verifies(key, set_sig, body, integrated, index, log_id):
+    if not set_verifies(key, set_sig, body, integrated, index, log_id):
         raise LayerRejected(f"Rekor signed entry timestamp (log index {index}) does not verify")
-    content = ((entry.get("spec") or {}).get("signature") or {}).get("content")
-    if entry.get("kind") == "hashedrekord" and content != base64.b64encode(signature).decode():
+    spec = entry.get("spec") if isinstance(entry, dict) else None
+    if entry.get("kind") != "hashedrekord" or not isinstance(spec, dict):
+        if leaf is not None:
+            raise LayerRejected(f"Rekor entry kind {entry.get('kind')!r} is not hashedrekord; cannot bind it to "
+                                "this signature")
+        return f"log index {index} at {integrated}", integrated
+    sig_spec = spec.get("signature") or {}
+    if sig_spec.get("content") != base64.b64encode(signature).decode():
         raise LayerRejected("Rekor entry records a different signature")
-    return f"log index {index} at {integrated}"
+    recorded_hash = ((spec.get("data") or {}).get("hash") or {}).get("value")
+    if recorded_hash is not None and recorded_hash != hashlib.sha256(layer.blob).hexdigest():
+        raise LayerRejected("Rekor entry records a different payload hash")
+    if leaf is not None and not _same_certificate(sig_spec, leaf):
+        raise LayerRejected("Rekor entry records a different certificate than the signature layer carries")
+    return f"log index {index} at {integrated}", integrated
+
+
+def _same_certificate(sig_spec: Mapping[str, Any], leaf: Any) -> bool:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        recorded = base64.b64decode((sig_spec.get("publicKey") or {}).get("content") or "")
+        cert = x509.load_pem_x509_certificate(recorded)
+    except (ValueError, TypeError, binascii.Error):
+        return False
+    return bool(cert.public_bytes(serialization.Encoding.DER) == leaf.public_bytes(serialization.Encoding.DER))
 
 
 def parse_containers_signature(data: bytes) -> SignatureLayer:

@@ -24,3 +24,7 @@ class NotVerifiedError(CloudwardError):
         self.subject = subject
         self.reason = reason
         super().__init__(f"{subject}: not verified: {reason}")
+
+
+class LayerRejected(Exception):
+    """One signature layer did not verify; the message is the reason. Callers aggregate these into a verdict."""

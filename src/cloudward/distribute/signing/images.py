@@ -17,6 +17,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from cloudward.core.errors import InputError
 from cloudward.distribute.image import Descriptor, DigestMismatchError, NotFoundError, RegistryClient, RegistryRef
 from cloudward.distribute.signing.cosign import (
     PREDICATE_TYPE_ANNOTATION,
@@ -36,6 +37,7 @@ from cloudward.distribute.signing.dsse import (
     sign_envelope,
 )
 from cloudward.distribute.signing.errors import NotVerifiedError
+from cloudward.distribute.signing.keyless import KeylessPolicy
 from cloudward.distribute.signing.keys import PublicKey
 from cloudward.distribute.signing.model import Verified
 from cloudward.distribute.signing.signers import NO_REVOCATIONS, Revocations, Signer
@@ -112,8 +114,15 @@ def attest_image(client: RegistryClient, ref: RegistryRef, signer: Signer, predi
 def verify_image(client: RegistryClient, ref: RegistryRef, keys: Sequence[PublicKey], *,
                  annotations: Mapping[str, str] | None = None, identity: str | None = None,
                  check_identity: bool = True, revoked: Revocations = NO_REVOCATIONS, threshold: int = 1,
-                 rekor_keys: Mapping[str, PublicKey] | None = None) -> ImageVerification:
-    """Find and check the image's cosign signatures; ``NotVerifiedError`` unless ``threshold`` keys verified."""
+                 rekor_keys: Mapping[str, PublicKey] | None = None,
+                 keyless: KeylessPolicy | None = None) -> ImageVerification:
+    """Find and check the image's cosign signatures; ``NotVerifiedError`` unless ``threshold`` signers verified.
+
+    ``keys`` check key-based signatures, ``keyless`` (trust root + expected
+    identities) checks Fulcio-certificate signatures; give either or both.
+    """
+    if not keys and keyless is None:
+        raise InputError("give at least one --key, or a keyless identity and trust root")
     subject = str(ref)
     digest = _digest_or_fail(client, ref)
     expected = (identity or repository_name(ref)) if check_identity else None
@@ -125,7 +134,8 @@ def verify_image(client: RegistryClient, ref: RegistryRef, keys: Sequence[Public
     for layer in layers:
         try:
             verified.append(check_simple_signing(layer, keys, digest=digest, identity=expected,
-                                                 annotations=annotations, rekor_keys=rekor_keys, revoked=revoked))
+                                                 annotations=annotations, rekor_keys=rekor_keys, revoked=revoked,
+                                                 keyless=keyless))
         except LayerRejected as e:
             rejected.append(str(e))
     require(subject, verified, rejected, threshold)
