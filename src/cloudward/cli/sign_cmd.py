@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cloudward.cli.keyless import add_keyless_flags, keyless_policy
 from cloudward.cli.output import write_output
 from cloudward.core.errors import InputError
 
@@ -53,6 +54,7 @@ def add_parser(sub: Any) -> None:
                    "(default: the image's own repository; use for mirrors)")
     v.add_argument("--rekor-key", metavar="PUB", help="also require a Rekor entry signed by this log key")
     _annotation_flag(v)
+    add_keyless_flags(v)
     _verify_flags(v)
     v.set_defaults(handler=_verdict(run_verify))
 
@@ -122,8 +124,10 @@ def run_sign(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     from cloudward.distribute.signing import ImageUnderCheck, fingerprint, load_policy, verify_image
 
-    if bool(args.key) == bool(args.policy):
-        raise InputError("give either --key PUB (repeatable) or --policy FILE")
+    keyless = keyless_policy(args, args.rekor_key)
+    if bool(args.key or keyless) == bool(args.policy):
+        raise InputError("give --key PUB (repeatable), a keyless identity (--certificate-identity ...), "
+                         "or --policy FILE")
     ref, client = _client(args)
     revoked = _revoked(args)
     if args.policy:
@@ -131,11 +135,12 @@ def run_verify(args: argparse.Namespace) -> int:
         return _report(args, {"image": result.image, "policies": list(result.policies),
                               "verified": [v.to_dict() for v in result.verified]})
     logs = None
-    if args.rekor_key:  # a Rekor log id is the sha256 of its key's SPKI, i.e. our fingerprint
+    if args.rekor_key and not keyless:  # a Rekor log id is the sha256 of its key's SPKI, i.e. our fingerprint
         key = _public(args.rekor_key)
         logs = {fingerprint(key).removeprefix("sha256:"): key}
     out = verify_image(client, ref, [_public(k) for k in args.key], annotations=_annotations(args.annotation),
-                       identity=args.signed_reference, revoked=revoked, threshold=args.threshold, rekor_keys=logs)
+                       identity=args.signed_reference, revoked=revoked, threshold=args.threshold, rekor_keys=logs,
+                       keyless=keyless)
     return _report(args, out.to_dict())
 
 

@@ -225,3 +225,26 @@ def test_keyless_image_signature_through_the_registry(registry, image, tmp_path:
         verify_image(client, ref, [read_public_key(ci() / "cosign.pub")])
     with pytest.raises(InputError, match="at least one --key"):
         verify_image(client, ref, [])
+
+
+def test_cli_verifies_keyless_signatures_with_identity_and_trust_root(registry, image, tmp_path: Path) -> None:
+    from tests.distribute.signing.helpers import run_cli
+
+    ref, digest = image
+    client = registry.client()
+    fake = FakeSigstore.create()
+    layer = fake.layer(build_payload(repository_name(ref), digest))
+    _append_layer(client, ref.repository, tag_for(digest, "sig"), layer.blob, SIMPLESIGNING_MEDIA_TYPE,
+                  layer.annotations)
+    (tmp_path / "root.pem").write_bytes(fake.root_pem())
+    (tmp_path / "rekor.pub").write_bytes(fake.rekor_pub_pem())
+    img = f"{registry.host}/{ref.repository}:v1"
+    trust = ["--fulcio-root", str(tmp_path / "root.pem"), "--rekor-key", str(tmp_path / "rekor.pub"),
+             "--certificate-oidc-issuer", "https://issuer.example", "--allow-insecure-registry"]
+    ok = run_cli(["verify", img, "--certificate-identity", "dev@example.com", *trust])
+    assert ok.code == 0, ok.err
+    wrong = run_cli(["verify", img, "--certificate-identity-regexp", "^ops@", *trust])
+    assert wrong.code == 1 and "ops@" in wrong.err
+    no_root = run_cli(["verify", img, "--certificate-identity", "dev@example.com",
+                       "--certificate-oidc-issuer", "https://issuer.example", "--allow-insecure-registry"])
+    assert no_root.code == 2 and "trust root" in no_root.err
