@@ -262,9 +262,9 @@ def _signer(path: str) -> Any:
 
 
 def _public(path: str) -> Any:
-    from cloudward.distribute.signing import read_public_key
+    from cloudward.distribute.signing.keys import load_public_key
 
-    return read_public_key(Path(path))
+    return load_public_key(_read(path, "public key"), path)
 
 
 def _fingerprint(path: str) -> str:
@@ -299,6 +299,13 @@ def _annotations(items: list[str]) -> dict[str, str]:
 
 
 def _read(path: str, what: str) -> bytes:
+    """A file's bytes, or with ``env://NAME`` (as cosign) the value of an environment variable."""
+    if path.startswith("env://"):
+        name = path.removeprefix("env://")
+        value = os.environ.get(name)
+        if not value:
+            raise InputError(f"environment variable {name!r} is not set or empty; export the {what} PEM in it")
+        return value.encode()
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:

@@ -185,3 +185,23 @@ def test_cli_refuses_to_prompt_without_a_terminal(tmp_path: Path, monkeypatch: p
     out = run_cli(["keys", "generate", "--output-prefix", "k"], stdin_tty=False)
     assert out.code == 2 and "CLOUDWARD_PASSWORD" in out.err
     assert not os.path.exists(tmp_path / "k.key")
+
+
+def test_keys_from_the_environment_like_cosign(tmp_path, monkeypatch) -> None:
+    """--key env://NAME reads the PEM from an environment variable, for CI secret stores."""
+    from cloudward.distribute.signing.keys import encrypt_private_key, generate_key, public_key_pem
+    from tests.distribute.signing.helpers import run_cli
+
+    key = generate_key()
+    monkeypatch.setenv("RELEASE_KEY", encrypt_private_key(key, b"pw", scrypt_n=2**10).decode())
+    monkeypatch.setenv("RELEASE_PUB", public_key_pem(key).decode())
+    monkeypatch.setenv("CLOUDWARD_PASSWORD", "pw")
+    blob = tmp_path / "sbom.json"
+    blob.write_text('{"bomFormat": "CycloneDX"}')
+    signed = run_cli(["sign-blob", str(blob), "--key", "env://RELEASE_KEY"])
+    assert signed.code == 0, signed.err
+    (tmp_path / "sbom.sig").write_text(signed.out.strip())
+    ok = run_cli(["verify-blob", str(blob), "--signature", str(tmp_path / "sbom.sig"), "--key", "env://RELEASE_PUB"])
+    assert ok.code == 0, ok.err
+    missing = run_cli(["verify-blob", str(blob), "--signature", str(tmp_path / "sbom.sig"), "--key", "env://NOPE"])
+    assert missing.code == 2 and "'NOPE' is not set" in missing.err
