@@ -64,6 +64,15 @@ def add_parser(sub: Any) -> None:
                    help="on internal error or timeout: deny (closed, failurePolicy Fail) or allow (open)")
     i.add_argument("--cert-manager", action="store_true",
                    help="let cert-manager issue the serving certificate instead of minting one now")
+    i.add_argument("--verify-policy", metavar="FILE", help="enable the signature gate with this verification "
+                   "policy; it and the key files it names are shipped as a ConfigMap")
+    i.add_argument("--registry-secret", metavar="NAME", help="an existing kubernetes.io/dockerconfigjson Secret "
+                   "(kubectl create secret docker-registry) the gates use to reach private registries")
+    i.add_argument("--scan-cache", metavar="pvc:CLAIM|image:REF", help="enable the vulnerability gate with the "
+                   "scan cache on an existing PersistentVolumeClaim (read-only; CI fills it), or in an emptyDir "
+                   "filled at start from an image holding the reports in /scans")
+    i.add_argument("--vulnerability-severity", default="high", metavar="SEVERITY",
+                   help="with --scan-cache: deny images with vulnerabilities at or above this (default: high)")
     i.set_defaults(handler=run_install)
 
     c = asub.add_parser("cache", help="the scan cache read by the vulnerability gate",
@@ -203,14 +212,32 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_install(args: argparse.Namespace) -> int:
-    from cloudward.deploy.install import InstallOptions, manifests, render
+    from cloudward.core.errors import InputError
+    from cloudward.core.severity import Severity
+    from cloudward.deploy.install import (
+        InstallOptions,
+        bundle_verify_policy,
+        check_name,
+        manifests,
+        parse_scan_cache,
+        render,
+    )
     from cloudward.deploy.model import FailureMode
     from cloudward.deploy.policy import default_policy
 
     default_policy(args.pss_enforce)  # validates the level with a clear message
+    try:
+        severity = Severity.parse(args.vulnerability_severity).value
+    except ValueError as e:
+        raise InputError(f"--vulnerability-severity: {e}") from None
+    claim, cache_image = parse_scan_cache(args.scan_cache) if args.scan_cache else (None, None)
     opts = InstallOptions(namespace=args.namespace, image=args.image, replicas=args.replicas, workers=args.workers,
                           failure_mode=FailureMode(args.failure_mode), pss_enforce=args.pss_enforce.lower(),
-                          cert_manager=args.cert_manager)
+                          cert_manager=args.cert_manager,
+                          verify_files=bundle_verify_policy(Path(args.verify_policy)) if args.verify_policy else (),
+                          registry_secret=check_name(args.registry_secret, "--registry-secret")
+                          if args.registry_secret else None,
+                          scan_cache_claim=claim, scan_cache_image=cache_image, vulnerability_severity=severity)
     sys.stdout.write(render(manifests(opts)))
     sys.stdout.flush()
     return 0

@@ -8,6 +8,8 @@
         insecure: [127.0.0.1:5000]   # plain-HTTP registries
         cache_ttl: 300               # seconds a tag's digest and a verified signature are reused
         failure_cache_ttl: 30        # seconds a "not verified" verdict is reused
+        budget: 4                    # seconds a review may wait for registry checks (then: failure mode)
+        concurrency: 4               # registry checks in flight per worker process (a thread pool)
       signatures:
         policy: verify-policy.yaml   # the signing stage's verification policy (docs/signing.md)
         mutate: true                 # /mutate pins verified images to their digest
@@ -35,21 +37,30 @@ from cloudward.distribute.signing.policy import PolicySet
 from cloudward.distribute.signing.policy import load_policy as load_verification_policy
 from cloudward.distribute.signing.signers import Revocations, revocations_from_config
 
-_REGISTRY_KEYS = {"timeout", "insecure", "cache_ttl", "failure_cache_ttl"}
+_REGISTRY_KEYS = {"timeout", "insecure", "cache_ttl", "failure_cache_ttl", "budget", "concurrency"}
 _SIGNATURE_KEYS = {"policy", "mutate"}
 _VULN_KEYS = {"cache", "severity", "only_fixable", "missing", "max_age_days"}
+MAX_CONCURRENCY = 64
 _MISSING = {"warn": Mode.WARN, "deny": Mode.ENFORCE, "audit": Mode.AUDIT}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RegistryAccess:
-    """How the webhook talks to registries; ``auth_file`` is filled in by the CLI (the core reads no env)."""
+    """How the webhook talks to registries; ``auth_file`` is filled in by the CLI (the core reads no env).
+
+    ``budget`` bounds the whole registry work of one review in the server (it
+    must end before the API server's ``timeoutSeconds: 5`` so that our failure
+    mode, not the API server's, answers); ``concurrency`` bounds the threads per
+    worker that do it, so a slow registry can tie up at most that many.
+    """
 
     timeout: float = 3.0
     insecure: frozenset[str] = frozenset()
     cache_ttl: float = 300.0
     failure_cache_ttl: float = 30.0
     auth_file: Path | None = None
+    budget: float = 4.0
+    concurrency: int = 4
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -80,9 +91,13 @@ class VulnerabilityGate:
 def parse_registry(p: NodeParser, node: yaml.Node) -> RegistryAccess:
     m = p.mapping(node, "admission.registry", _REGISTRY_KEYS)
     kw: dict[str, object] = {}
-    for key in ("timeout", "cache_ttl", "failure_cache_ttl"):
+    for key in ("timeout", "cache_ttl", "failure_cache_ttl", "budget"):
         if key in m:
-            kw[key] = p.number(m[key], f"admission.registry.{key}", minimum=0.1 if key == "timeout" else 0)
+            kw[key] = p.number(m[key], f"admission.registry.{key}", minimum=0.1 if key in ("timeout", "budget") else 0)
+    if "concurrency" in m:
+        kw["concurrency"] = p.integer(m["concurrency"], "admission.registry.concurrency")
+        if kw["concurrency"] > MAX_CONCURRENCY:  # type: ignore[operator]
+            raise p.fail(m["concurrency"], f"admission.registry.concurrency must be at most {MAX_CONCURRENCY}")
     if "insecure" in m:
         kw["insecure"] = frozenset(p.strings(m["insecure"], "admission.registry.insecure"))
     return RegistryAccess(**kw)  # type: ignore[arg-type]

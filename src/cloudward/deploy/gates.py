@@ -12,7 +12,10 @@ the object: init, regular and ephemeral containers.
   (mode from ``admission.vulnerabilities.missing``, warn by default).
 
 The state they share (registry clients, the digest and verdict caches, the scan
-cache) lives in one ``GateRuntime`` per policy and process.
+cache) lives in one ``GateRuntime`` per policy and process. ``registry_pending``
+tells, without any network, which images of a request would make a gate ask a
+registry, so the server can judge everything else on its event loop and send
+only those reviews to its thread pool (``deploy.offload``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -37,7 +40,7 @@ from cloudward.deploy.policy import (
     AdmissionPolicy,
 )
 from cloudward.deploy.scancache import ScanCache, ScanEntry, age_days
-from cloudward.deploy.verifier import DigestResolver, GateUnavailable, ImageVerifier, parse_image_ref
+from cloudward.deploy.verifier import DigestResolver, GateStats, GateUnavailable, ImageVerifier, parse_image_ref
 from cloudward.k8s.object import K8sObject
 from cloudward.k8s.workloads import WORKLOAD_KINDS, Container, pod_spec
 
@@ -59,6 +62,35 @@ def runtime(policy: AdmissionPolicy) -> GateRuntime:
     verifier = ImageVerifier(policy.signatures, resolver) if policy.signatures is not None else None
     scans = ScanCache(policy.vulnerabilities.cache) if policy.vulnerabilities is not None else None
     return GateRuntime(resolver, verifier, scans)
+
+
+def set_stats(policy: AdmissionPolicy, stats: GateStats) -> None:
+    """Send this process's gate events (cache hits/misses, registry latency, failures) to ``stats``."""
+    rt = runtime(policy)
+    rt.resolver.stats = stats
+    if rt.scans is not None:
+        rt.scans.stats = stats
+
+
+def registry_pending(objects: Iterable[dict[str, Any]], policy: AdmissionPolicy) -> list[tuple[str, str]]:
+    """(gate rule id, image) for every image whose gate would ask a registry now; touches no network.
+
+    A signature verdict or a tag's digest that is cached within its TTL needs no
+    registry, nor does a digest-pinned image for the vulnerability gate.
+    """
+    if policy.signatures is None and policy.vulnerabilities is None:
+        return []
+    rt = runtime(policy)
+    out: list[tuple[str, str]] = []
+    for obj in objects:
+        for _, image in _images(K8sObject(obj, "<admission>")):
+            if rt.verifier is not None and rt.verifier.needs_registry(image):
+                out.append((IMAGE_SIGNATURE_RULE, image))
+            elif rt.scans is not None:
+                ref = parse_image_ref(image)
+                if ref is not None and rt.resolver.cached_digest(ref) is None:
+                    out.append((IMAGE_VULNERABILITY_RULE, image))
+    return out
 
 
 def gate_rules(policy: AdmissionPolicy) -> list[Rule]:
@@ -107,7 +139,7 @@ def _vulnerability_rules(gate: VulnerabilityGate, resolver: DigestResolver, scan
         ref = parse_image_ref(image)
         if ref is None:
             return None, "is not a registry image reference"
-        digest = resolver.digest(ref)
+        digest = resolver.digest(ref, "vulnerabilities")
         if digest is None:
             return None, "does not exist in its registry"
         entry = scans.lookup(digest)

@@ -13,6 +13,8 @@ connection's life:
   bodies to ``max_body`` (``413`` early, from Content-Length, when possible);
 - the handler runs inline on the event loop (parsing and judging one review
   takes well under a millisecond; a thread hop would cost more than it saves);
+  it may return an awaitable instead of a response when it has slow work to
+  do elsewhere (a registry, ``deploy.offload``), and the connection waits for it;
 - draining: idle connections close at once, busy ones after their response.
 """
 
@@ -24,7 +26,7 @@ import dataclasses
 import logging
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import h11
 import orjson
@@ -59,7 +61,7 @@ class Response:
     content_type: str = "application/json"
 
 
-Handler = Callable[[Request], Response]
+Handler = Callable[[Request], Response | Awaitable[Response]]
 
 
 class _Conn:
@@ -218,7 +220,8 @@ class HttpsServer:
                     break
                 else:  # ConnectionClosed
                     return
-            response = self.handler(Request(method, path, bytes(body)))
+            answered = self.handler(Request(method, path, bytes(body)))
+            response = answered if isinstance(answered, Response) else await answered
             await self._send(h, writer, response, close=self.draining)
             if self.draining or h.our_state is not h11.DONE or h.their_state is not h11.DONE:
                 return

@@ -8,21 +8,36 @@ choices: the service account token is not automounted but projected explicitly
 read-only with an in-memory ``/tmp`` for the metrics of worker processes; two
 replicas spread across nodes with a PodDisruptionBudget, because with
 ``failurePolicy: Fail`` an unavailable webhook blocks the workloads it judges.
+
+Image gates add, on request: the verification policy and the public keys it
+names as a ConfigMap (``--verify-policy``), a registry credentials Secret of
+type ``kubernetes.io/dockerconfigjson`` mounted as ``$REGISTRY_AUTH_FILE``
+(``--registry-secret``), and the scan cache: an existing PersistentVolumeClaim
+mounted read-only (CI fills it) or an emptyDir filled at start by an init
+container from an image that holds the reports (``--scan-cache``).
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import re
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from cloudward.core.errors import InputError
 from cloudward.deploy.certs import KeyPair, make_ca, make_serving_cert, service_dns_names
 from cloudward.deploy.model import FailureMode
 
 NAME = "cloudward-admission"
 PORT = 8443
+VERIFY_DIR = "/etc/cloudward/verify"
+VERIFY_FILE = "verify-policy.yaml"
+REGISTRY_AUTH = "/etc/cloudward/registry/config.json"
+SCAN_CACHE_DIR = "/var/lib/cloudward/scans"
+_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
 #: Kinds sent to the webhook: those with rules beyond "placed in the default namespace".
 #: Secrets and ConfigMaps are not sent: their data would cross the wire for one naming check.
@@ -51,6 +66,56 @@ class InstallOptions:
     pss_enforce: str = "baseline"
     timeout_seconds: int = 5
     cert_manager: bool = False
+    #: the verification policy and the key files it names, as (path relative to the policy, content) pairs
+    verify_files: tuple[tuple[str, str], ...] = ()
+    registry_secret: str | None = None  # an existing kubernetes.io/dockerconfigjson Secret
+    scan_cache_claim: str | None = None  # an existing PVC holding the scan cache (mounted read-only)
+    scan_cache_image: str | None = None  # or: an image with the reports in /scans, copied into an emptyDir
+    vulnerability_severity: str = "high"
+
+    @property
+    def scan_cache(self) -> bool:
+        return self.scan_cache_claim is not None or self.scan_cache_image is not None
+
+
+def parse_scan_cache(value: str) -> tuple[str | None, str | None]:
+    """``pvc:CLAIM`` or ``image:REF`` (``--scan-cache``) → (claim, image)."""
+    kind, _, rest = value.partition(":")
+    if kind == "pvc" and _K8S_NAME.match(rest):
+        return rest, None
+    if kind == "image" and rest.strip():
+        return None, rest.strip()
+    raise InputError(f"--scan-cache {value!r}: use pvc:CLAIM-NAME (an existing PersistentVolumeClaim) or "
+                     "image:REF (an image holding the reports in /scans)")
+
+
+def check_name(value: str, flag: str) -> str:
+    if not _K8S_NAME.match(value):
+        raise InputError(f"{flag} {value!r} is not a Kubernetes object name (lowercase letters, digits, '-', '.')")
+    return value
+
+
+def bundle_verify_policy(path: Path) -> tuple[tuple[str, str], ...]:
+    """The policy file and every key file it names, validated, for the ConfigMap (paths relative to the policy)."""
+    from cloudward.distribute.signing.keys import PublicKey, read_public_key
+    from cloudward.distribute.signing.policy import load_policy
+
+    named: list[Path] = []
+
+    def loader(key: Path) -> PublicKey:
+        named.append(key)
+        return read_public_key(key)
+
+    load_policy(path, key_loader=loader)  # the errors 'cloudward verify --policy' gives, with file and field
+    base = path.parent.resolve()
+    files = [(VERIFY_FILE, path.read_text(encoding="utf-8"))]
+    for key in dict.fromkeys(named):
+        resolved = key.resolve()
+        if not resolved.is_relative_to(base):
+            raise InputError(f"key file {key} is outside the policy's directory {base}; the ConfigMap can only "
+                             "hold files next to or below the policy", file=str(path))
+        files.append((resolved.relative_to(base).as_posix(), key.read_text(encoding="utf-8")))
+    return tuple(files)
 
 
 def manifests(opts: InstallOptions, ca: KeyPair | None = None, serving: KeyPair | None = None) -> list[dict[str, Any]]:
@@ -72,6 +137,9 @@ def manifests(opts: InstallOptions, ca: KeyPair | None = None, serving: KeyPair 
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _md(f"{NAME}-policy", ns, labels),
          "data": {".cloudward.yaml": policy_text(opts)}},
     ]
+    if opts.verify_files:
+        objs.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": _md(f"{NAME}-verify", ns, labels),
+                     "data": {_cm_key(i, rel): text for i, (rel, text) in enumerate(opts.verify_files)}})
     ca_bundle: str | None = None
     if opts.cert_manager:
         objs += _cert_manager(ns, labels)
@@ -102,7 +170,43 @@ def policy_text(opts: InstallOptions) -> str:
         f"    enforce: {opts.pss_enforce}\n"
         "  rules:\n"
         "    default: warn\n"
+        + (f"  signatures:\n    policy: {VERIFY_DIR}/{VERIFY_FILE}\n" if opts.verify_files else "")
+        + (f"  vulnerabilities:\n    cache: {SCAN_CACHE_DIR}\n    severity: {opts.vulnerability_severity}\n"
+           "    missing: warn\n" if opts.scan_cache else "")
     )
+
+
+def _cm_key(index: int, rel: str) -> str:
+    """A ConfigMap key for a file (keys allow no '/'); the volume's items put it back at ``rel``."""
+    return VERIFY_FILE if index == 0 else f"key-{index}-" + re.sub(r"[^-._a-zA-Z0-9]", "_", rel)
+
+
+def _gate_mounts(opts: InstallOptions, container: dict[str, Any], spec: dict[str, Any]) -> None:
+    """The verification policy, registry credentials and scan cache, for the gates that use them."""
+    mounts, volumes = container["volumeMounts"], spec["volumes"]
+    if opts.verify_files:
+        items = [{"key": _cm_key(i, rel), "path": rel} for i, (rel, _) in enumerate(opts.verify_files)]
+        volumes.append({"name": "verify-policy", "configMap": {"name": f"{NAME}-verify", "items": items}})
+        mounts.append({"name": "verify-policy", "mountPath": VERIFY_DIR, "readOnly": True})
+    if opts.registry_secret:
+        volumes.append({"name": "registry-auth", "secret": {
+            "secretName": opts.registry_secret, "defaultMode": 0o440,
+            "items": [{"key": ".dockerconfigjson", "path": "config.json"}]}})
+        mounts.append({"name": "registry-auth", "mountPath": REGISTRY_AUTH.rsplit("/", 1)[0], "readOnly": True})
+        container["env"].append({"name": "REGISTRY_AUTH_FILE", "value": REGISTRY_AUTH})
+    if opts.scan_cache_claim:
+        volumes.append({"name": "scan-cache", "persistentVolumeClaim": {"claimName": opts.scan_cache_claim,
+                                                                        "readOnly": True}})
+        mounts.append({"name": "scan-cache", "mountPath": SCAN_CACHE_DIR, "readOnly": True})
+    elif opts.scan_cache_image:
+        volumes.append({"name": "scan-cache", "emptyDir": {"sizeLimit": "1Gi"}})
+        mounts.append({"name": "scan-cache", "mountPath": SCAN_CACHE_DIR, "readOnly": True})
+        spec["initContainers"] = [{
+            "name": "scan-cache-fill", "image": opts.scan_cache_image, "imagePullPolicy": "Always",
+            "command": ["cp", "-R", "/scans/.", SCAN_CACHE_DIR + "/"],
+            "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"cpu": "500m", "memory": "128Mi"}},
+            "securityContext": dict(container["securityContext"]),
+            "volumeMounts": [{"name": "scan-cache", "mountPath": SCAN_CACHE_DIR}]}]
 
 
 def _md(name: str, ns: str | None, labels: dict[str, str]) -> dict[str, Any]:
@@ -145,7 +249,9 @@ def _deployment(opts: InstallOptions, labels: dict[str, str]) -> dict[str, Any]:
     pod_labels = dict(labels)
     spec = {
         "serviceAccountName": NAME, "automountServiceAccountToken": False,
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
+        # fsGroup: Secret, ConfigMap and projected files (mode 0440/0444) belong to this group, so the
+        # non-root user can read them; without it they are root:root.
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532,
                             "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container],
         "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
@@ -161,6 +267,7 @@ def _deployment(opts: InstallOptions, labels: dict[str, str]) -> dict[str, Any]:
             token,
             {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}],
     }
+    _gate_mounts(opts, container, spec)
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _md(NAME, opts.namespace, labels),
             "spec": {"replicas": opts.replicas, "selector": {"matchLabels": {"app.kubernetes.io/name": NAME}},
                      "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},

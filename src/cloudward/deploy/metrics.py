@@ -13,8 +13,13 @@ import os
 from typing import Any
 
 from cloudward.deploy.model import AdmissionDecision
+from cloudward.deploy.verifier import GateStats
 
 #: Latency buckets in seconds: the interesting range is 100 µs to 50 ms.
+#: Label children kept for the hot path (per metric and label values).
+MAX_CHILDREN = 10_000
+#: Registry round trips: 5 ms to 10 s.
+REGISTRY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
@@ -38,18 +43,51 @@ class Metrics:
                               registry=r)
         self.latency = Histogram("cloudward_admission_review_seconds", "Time to decode, evaluate and encode one "
                                  "AdmissionReview", ["endpoint"], buckets=BUCKETS, registry=r)
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.cert_reloads = Counter("cloudward_admission_tls_reloads", "TLS certificate reloads", registry=r)
+        self.gate_cache = Counter("cloudward_admission_gate_cache", "Image gate cache lookups by gate, cache "
+                                  "(digest, verdict, report) and result (hit, miss)", ["gate", "cache", "result"],
+                                  registry=r)
+        self.gate_registry = Histogram("cloudward_admission_gate_registry_seconds", "Registry operations of the "
+                                       "image gates (resolve a tag, verify a signature)", ["gate", "operation"],
+                                       buckets=REGISTRY_BUCKETS, registry=r)
+        self.gate_failures = Counter("cloudward_admission_gate_failures", "Image gates that could not decide, by "
+                                     "reason (unavailable, credentials, budget)", ["gate", "reason"], registry=r)
+        self.gate_offloaded = Counter("cloudward_admission_gate_offloaded", "Reviews judged in the registry "
+                                      "thread pool, by outcome (answered, budget)", ["outcome"], registry=r)
 
     def record(self, endpoint: str, decision: AdmissionDecision, seconds: float) -> None:
-        self.latency.labels(endpoint).observe(seconds)
+        """Count one answered review.
+
+        On the hot path: a review has 10-25 violations, and each ``labels()``
+        call validates and looks up its labels under a lock, so label children
+        are kept in a dict here and violations of one rule are added at once.
+        """
+        self._child(self.latency, (endpoint,)).observe(seconds)
         if decision.error is not None:
-            self.errors.labels("internal").inc()
+            self._child(self.errors, ("internal",)).inc()
         outcome = "denied" if not decision.allowed else "allowed"
         ns = decision.namespace or "<cluster>"
-        self.decisions.labels(outcome, ns, "true" if decision.dry_run else "false").inc()
+        self._child(self.decisions, (outcome, ns, "true" if decision.dry_run else "false")).inc()
+        counts: dict[tuple[str, str, str], int] = {}
         for r in decision.results:
             if r.excepted is None:
-                self.violations.labels(r.rule_id, r.mode.label, ns).inc()
+                key = (r.rule_id, r.mode.label, ns)
+                counts[key] = counts.get(key, 0) + 1
+        for key, n in counts.items():
+            self._child(self.violations, key).inc(n)
+
+    def _child(self, metric: Any, labels: tuple[str, ...]) -> Any:
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            if len(self._children) >= MAX_CHILDREN:  # namespaces come and go; do not grow without bound
+                self._children.clear()
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
+    def gate_stats(self) -> GateStats:
+        return _PrometheusGateStats(self)
 
     def render(self) -> tuple[bytes, str]:
         from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -61,3 +99,19 @@ class Metrics:
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+class _PrometheusGateStats(GateStats):
+    """Gate events as Prometheus metrics; called from the event loop and the registry threads alike."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.m = metrics
+
+    def cache(self, gate: str, cache: str, hit: bool) -> None:
+        self.m._child(self.m.gate_cache, (gate, cache, "hit" if hit else "miss")).inc()
+
+    def registry(self, gate: str, operation: str, seconds: float) -> None:
+        self.m._child(self.m.gate_registry, (gate, operation)).observe(seconds)
+
+    def failure(self, gate: str, reason: str) -> None:
+        self.m._child(self.m.gate_failures, (gate, reason)).inc()

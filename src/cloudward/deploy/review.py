@@ -29,17 +29,17 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable
 from typing import Any
 
-from cloudward.core.model import Finding, PSSLevel, SuppressionSource
-from cloudward.core.rules import PSSVersion, RuleRegistry
-from cloudward.deploy.evaluate import RuleSets, evaluate, registry_gate
+from cloudward.core.model import SuppressionSource
+from cloudward.core.rules import RuleRegistry
+from cloudward.deploy.evaluate import ADMISSION_FILE, Found, RuleSets, evaluate, registry_gate, violation_keys
 from cloudward.deploy.gates import gate_rules
 from cloudward.deploy.model import AdmissionDecision, AdmissionRequest, Mode, Operation, RuleResult
 from cloudward.deploy.namespaces import NamespacePolicy, NamespaceStore, policy_for_labels
 from cloudward.deploy.policy import AdmissionPolicy
 from cloudward.develop.suppress import config_suppression
+from cloudward.k8s.object import K8sObject
 from cloudward.k8s.workloads import POD_SPEC_PATHS, as_dict, dig
 
 #: Subresources whose object is a full pod spec worth judging.
@@ -73,7 +73,7 @@ def review(request: AdmissionRequest, policy: AdmissionPolicy, namespaces: Names
     exempt = exemption(request, obj, policy)
     if exempt:
         return _allow(base, [*notes, ("decision", "exempt"), ("exempt", exempt)])
-    rules = _rule_sets(policy, registry)
+    rules = rule_sets(policy, registry)
     kind = obj.get("kind") if isinstance(obj.get("kind"), str) else request.kind[2]
     if kind not in rules.kinds:
         return _allow(base, notes, skipped=f"no rules for kind {kind}")
@@ -81,75 +81,34 @@ def review(request: AdmissionRequest, policy: AdmissionPolicy, namespaces: Names
         obj = {**obj, "kind": kind}
 
     ns_policy = _namespace_policy(request.namespace, namespaces, policy, notes)
-    plan = _plan(rules, policy, ns_policy)
-    new = _run(obj, plan, rules, policy, today)
-    old_keys: set[tuple[str, str]] = set()
-    if old is not None:
-        old_keys = {key for key in _run(old, plan, rules, policy, today)[0]}
+    plan = rules.plan(ns_policy.pss, ns_policy.rules_mode)
+    inline = policy.inline_suppressions
+    subject = K8sObject(obj, ADMISSION_FILE)
+    found, extra = evaluate(subject, plan, policy.config.exceptions, inline, today)
+    old_keys = violation_keys(K8sObject(old, ADMISSION_FILE), plan) if old is not None else set()
     significant = old is None or _content(obj) != _content(old)
-    results = _results(new[0], old_keys, old is not None, significant, policy, today)
-    return _decide(base, notes, results, new[1], ns_policy, kind, obj)
+    results = _results(found, old_keys, old is not None, significant, policy, subject, today)
+    return _decide(base, notes, results, extra, ns_policy, kind, obj)
 
 
-# -- planning and running -----------------------------------------------------
-
-Plan = dict[PSSVersion, dict[str, Mode]]
-
-
-def _plan(rules: RuleSets, policy: AdmissionPolicy, ns: NamespacePolicy) -> Plan:
-    """Which rules run at which PSS version, and the mode each would be judged in."""
-    plan: Plan = {}
-
-    def add(version: PSSVersion, ids: Iterable[str], mode_of: Any) -> None:
-        modes = plan.setdefault(version, {})
-        for rule_id in ids:
-            mode = mode_of(rule_id) if callable(mode_of) else mode_of
-            if mode is not Mode.OFF and mode > modes.get(rule_id, Mode.OFF):
-                modes[rule_id] = mode
-
-    for mode, pss in ns.pss.modes():
-        if pss.level is not PSSLevel.PRIVILEGED:
-            add(pss.version, rules.pss_ids(pss.level, pss.version), mode)
-    version = policy.pss_version
-    add(version, rules.other | rules.scan_pss_ids(version), lambda i: policy.rule_mode(i, ns.rules_mode))
-    return {v: m for v, m in plan.items() if m}
-
-
-def _run(obj: dict[str, Any], plan: Plan, rules: RuleSets, policy: AdmissionPolicy,
-         today: dt.date) -> tuple[dict[tuple[str, str], tuple[Finding, Mode]], list[str]]:
-    found: dict[tuple[str, str], tuple[Finding, Mode]] = {}
-    notes: list[str] = []
-    for version, modes in plan.items():
-        ev = evaluate(obj, frozenset(modes), rules, version, policy.inline_suppressions, today)
-        notes += [n for n in ev.notes if n not in notes]
-        for f in ev.findings:
-            key = (f.rule_id, f.location.json_path or "$")
-            mode = modes[f.rule_id]
-            if key not in found or mode > found[key][1]:
-                found[key] = (f, mode)
-    return found, notes
-
-
-def _results(found: dict[tuple[str, str], tuple[Finding, Mode]], old_keys: set[tuple[str, str]], update: bool,
-             significant: bool, policy: AdmissionPolicy, today: dt.date) -> list[RuleResult]:
+def _results(found: Found, old_keys: set[tuple[str, str]], update: bool, significant: bool,
+             policy: AdmissionPolicy, subject: K8sObject, today: dt.date) -> list[RuleResult]:
     out: list[RuleResult] = []
-    for key, (f, mode) in found.items():
+    for key, (hit, mode) in found.items():
         kept = update and key in old_keys
         if kept and not significant and mode is Mode.ENFORCE:
             mode = Mode.WARN
         excepted: str | None = None
-        if f.suppressed is not None:
-            if f.suppressed.source is SuppressionSource.CONFIG:
-                excepted = f.suppressed.reason or "config exception"
+        if hit.suppressed is not None:
+            if hit.suppressed.source is SuppressionSource.CONFIG:
+                excepted = hit.suppressed.reason or "config exception"
             elif mode is not Mode.ENFORCE:
-                excepted = f.suppressed.reason or "inline annotation"
-            else:
-                ref = f.resource
-                sup, _ = config_suppression(policy.config.exceptions, today, f.rule_id, ref.kind if ref else None,
-                                            ref.namespace if ref else None, ref.name if ref else None,
-                                            f.location.file, None)
+                excepted = hit.suppressed.reason or "inline annotation"
+            else:  # inline annotations never lift a denial; a config exception still may
+                sup, _ = config_suppression(policy.config.exceptions, today, hit.rule_id, subject.kind,
+                                            subject.namespace, subject.name, subject.file, None)
                 excepted = (sup.reason or "config exception") if sup else None
-        out.append(RuleResult(f.rule_id, mode, f.message, key[1], kept, excepted))
+        out.append(RuleResult(hit.rule_id, mode, hit.message, hit.path, kept, excepted))
     out.sort(key=lambda r: (-r.mode, r.rule_id, r.path))
     return out
 
@@ -210,13 +169,13 @@ def _clip(text: str) -> str:
 # -- helpers ------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=16)
-def _rule_sets(policy: AdmissionPolicy, registry: RuleRegistry | None) -> RuleSets:
+def rule_sets(policy: AdmissionPolicy, registry: RuleRegistry | None) -> RuleSets:
     if registry is None:
         from cloudward.rules import builtin_rules
 
         registry = builtin_rules()
     gates = [registry_gate(policy.images.allowed_registries)] if policy.images.allowed_registries else []
-    return RuleSets(registry, policy.config, gates + gate_rules(policy))
+    return RuleSets(registry, policy, gates + gate_rules(policy))
 
 
 def _namespace_policy(namespace: str, store: NamespaceStore | None, policy: AdmissionPolicy,

@@ -15,7 +15,6 @@ id, severity, whether it has a fix, whether VEX suppressed it).
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 import tempfile
@@ -23,8 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from cloudward.core.errors import InputError, OperationalError
 from cloudward.core.severity import Severity
+from cloudward.deploy.verifier import GateStats
 
 MAX_REPORT = 64 * 1024 * 1024
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
@@ -58,8 +60,8 @@ def file_name(digest: str) -> str:
 def parse_report(data: bytes, source: str) -> list[CachedVulnerability]:
     """The unsuppressed vulnerabilities of a cloudward JSON report; ``InputError`` when it is not one."""
     try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as e:
         raise InputError(f"not JSON: {e}", file=source) from None
     if not isinstance(doc, dict) or not str(doc.get("schema_version", "")).startswith("1.") \
             or not isinstance(doc.get("findings"), list):
@@ -89,6 +91,7 @@ class ScanCache:
         self.directory = directory
         self._entries: dict[str, tuple[tuple[int, int], ScanEntry]] = {}
         self.reads = 0  # files parsed, for tests and metrics
+        self.stats: GateStats = GateStats()
 
     def lookup(self, digest: str) -> ScanEntry | None:
         path = self.directory / file_name(digest)
@@ -99,6 +102,7 @@ class ScanCache:
             return None
         stamp = (st.st_mtime_ns, st.st_size)
         hit = self._entries.get(digest)
+        self.stats.cache("vulnerabilities", "report", hit is not None and hit[0] == stamp)
         if hit is not None and hit[0] == stamp:
             return hit[1]
         entry = self._read(path, digest, st.st_mtime, st.st_size)

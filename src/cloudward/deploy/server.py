@@ -21,7 +21,7 @@ import signal
 import socket
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import orjson
@@ -30,10 +30,12 @@ from cloudward.core.errors import OperationalError
 from cloudward.core.rules import RuleRegistry
 from cloudward.deploy.http import HttpsServer, Limits, Request, Response
 from cloudward.deploy.metrics import Metrics
+from cloudward.deploy.model import AdmissionRequest
 from cloudward.deploy.namespaces import NamespaceStore
+from cloudward.deploy.offload import GateOffload
 from cloudward.deploy.policy import AdmissionPolicy
 from cloudward.deploy.tls import CertReloader
-from cloudward.deploy.wire import BadReview, answer
+from cloudward.deploy.wire import Answer, BadReview, parse_review
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,12 @@ NamespaceSource = NamespaceStore | str | None
 
 
 class AdmissionApp:
-    """Routes one HTTP request; never raises (an unexpected error is a 500 without a traceback)."""
+    """Routes one HTTP request; never raises (an unexpected error is a 500 without a traceback).
+
+    ``handle`` answers at once, except for a review whose image gates must ask
+    a registry: then it returns an awaitable that ``deploy.offload`` completes
+    from its thread pool, so the event loop keeps answering other reviews.
+    """
 
     def __init__(self, policy: AdmissionPolicy, namespaces: NamespaceStore | None, metrics: Metrics,
                  registry: RuleRegistry) -> None:
@@ -64,33 +71,55 @@ class AdmissionApp:
         self.metrics = metrics
         self.registry = registry
         self.draining = False
+        self.offload = GateOffload(policy, namespaces, registry, metrics.gate_stats(),
+                                   on_offload=lambda outcome: metrics.gate_offloaded.labels(outcome).inc())
 
     def ready(self) -> bool:
         return not self.draining and (self.namespaces is None or self.namespaces.synced)
 
-    def handle(self, req: Request) -> Response:
+    def handle(self, req: Request) -> Response | Awaitable[Response]:
         try:
-            response = self._route(req)
-        except Exception:  # a bug must not take the worker down or leak a traceback to the client
-            log.exception("unexpected error handling %s %s", req.method, req.path)
-            self.metrics.errors.labels("internal").inc()
-            response = Response(500, b'{"error": "internal error; see the webhook log"}\n')
-        self.metrics.requests.labels(req.path if req.path in _ENDPOINTS else "other", str(response.status)).inc()
+            out = self._route(req)
+        except Exception:  # noqa: BLE001 — a bug must not take the worker down or leak a traceback
+            out = self._crashed(req)
+        if isinstance(out, Response):
+            self._count(req, out)
+            return out
+        return self._finish(req, out)
+
+    async def _finish(self, req: Request, pending: Awaitable[Response]) -> Response:
+        try:
+            response = await pending
+        except Exception:  # noqa: BLE001 — logged by _crashed
+            response = self._crashed(req)
+        self._count(req, response)
         return response
 
-    def _route(self, req: Request) -> Response:
+    def _crashed(self, req: Request) -> Response:
+        log.exception("unexpected error handling %s %s", req.method, req.path)
+        self.metrics.errors.labels("internal").inc()
+        return Response(500, b'{"error": "internal error; see the webhook log"}\n')
+
+    def _count(self, req: Request, response: Response) -> None:
+        self.metrics.requests.labels(req.path if req.path in _ENDPOINTS else "other", str(response.status)).inc()
+
+    def _route(self, req: Request) -> Response | Awaitable[Response]:
         if req.path in ("/validate", "/mutate"):
             if req.method != "POST":
                 return _error(405, f"{req.path} accepts POST of an AdmissionReview")
             start = time.perf_counter()
             try:
-                ans = answer(req.body, self.policy, self.namespaces, registry=self.registry,
-                             mutate=req.path == "/mutate")
+                request = parse_review(req.body)
             except BadReview as e:
-                self.metrics.errors.labels("bad_request").inc()
-                return _error(400, str(e))
-            self.metrics.record(req.path.lstrip("/"), ans.decision, time.perf_counter() - start)
-            return Response(200, ans.body)
+                return self._bad(e)
+            mutate = req.path == "/mutate"
+            if self.offload.pending(request):
+                return self._offloaded(req.path, request, mutate, start)
+            try:
+                ans = self.offload.answer_inline(request, mutate)
+            except BadReview as e:
+                return self._bad(e)
+            return self._answered(req.path, ans, start)
         if req.path == "/healthz":
             return Response(200, b"ok\n", "text/plain; charset=utf-8")
         if req.path == "/readyz":
@@ -102,6 +131,21 @@ class AdmissionApp:
             body, ctype = self.metrics.render()
             return Response(200, body, ctype)
         return _error(404, f"no such endpoint {req.path}; use /validate, /mutate, /healthz, /readyz or /metrics")
+
+    async def _offloaded(self, path: str, request: AdmissionRequest, mutate: bool, start: float) -> Response:
+        try:
+            ans = await self.offload.answer(request, mutate)
+        except BadReview as e:
+            return self._bad(e)
+        return self._answered(path, ans, start)
+
+    def _answered(self, path: str, ans: Answer, start: float) -> Response:
+        self.metrics.record(path.lstrip("/"), ans.decision, time.perf_counter() - start)
+        return Response(200, ans.body)
+
+    def _bad(self, e: BadReview) -> Response:
+        self.metrics.errors.labels("bad_request").inc()
+        return _error(400, str(e))
 
 
 _ENDPOINTS = frozenset({"/validate", "/mutate", "/healthz", "/readyz", "/metrics"})
@@ -229,6 +273,7 @@ async def _worker_main(sock: socket.socket, settings: ServerSettings, policy: Ad
     for task in (serving, reloading):
         task.cancel()
     await asyncio.gather(serving, reloading, return_exceptions=True)
+    app.offload.close()
     if watcher is not None:
         watcher.stop()
     return 0

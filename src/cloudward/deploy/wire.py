@@ -110,8 +110,13 @@ def answer(body: bytes | str, policy: AdmissionPolicy, namespaces: NamespaceStor
            registry: RuleRegistry | None = None, mutate: bool = False,
            today: dt.date | None = None) -> Answer:
     """Decode, decide, encode; internal errors follow ``policy.failure_mode``. Raises ``BadReview``."""
-    request = parse_review(body)
-    kind = request.kind[2]
+    return answer_request(parse_review(body), policy, namespaces, registry=registry, mutate=mutate, today=today)
+
+
+def answer_request(request: AdmissionRequest, policy: AdmissionPolicy, namespaces: NamespaceStore | None = None,
+                   *, registry: RuleRegistry | None = None, mutate: bool = False,
+                   today: dt.date | None = None) -> Answer:
+    """Decide and encode an already decoded request (the server decodes first to see if gates need a registry)."""
     if mutate:
         return _mutate(request, policy, namespaces)
     try:
@@ -122,7 +127,13 @@ def answer(body: bytes | str, policy: AdmissionPolicy, namespaces: NamespaceStor
         raise BadReview("request.object is nested too deeply to compare; refusing to evaluate it") from None
     except (RuleCrash, Exception) as e:  # noqa: BLE001 — every internal error must become a deliberate answer
         decision = failure_decision(request, policy.failure_mode, e)
-    return Answer(encode_response(decision, request.api_version), decision, kind, request.operation.value)
+    return encoded(request, decision)
+
+
+def encoded(request: AdmissionRequest, decision: AdmissionDecision) -> Answer:
+    """The ``Answer`` for ``decision``, encoded in the request's AdmissionReview version."""
+    return Answer(encode_response(decision, request.api_version), decision, request.kind[2],
+                  request.operation.value)
 
 
 def _mutate(request: AdmissionRequest, policy: AdmissionPolicy, namespaces: NamespaceStore | None) -> Answer:
