@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cloudward.core.config import Config, find_config, load_config
-from cloudward.core.errors import ConfigError
+from cloudward.core.errors import ConfigError, InputError
 from cloudward.core.rules import RuleRegistry
 from cloudward.core.settings import ScanSettings, resolve_scan_settings
+from cloudward.core.severity import Severity
 
 
 def add_settings_flags(p: argparse.ArgumentParser) -> None:
@@ -56,3 +57,13 @@ def settings_from_args(args: argparse.Namespace, targets: Sequence[str], registr
         "jobs": args.jobs,
     }
     return resolve_scan_settings(flags, os.environ, config)
+
+
+def severity_set(text: str | None, flag: str = "--severity") -> frozenset[Severity] | None:
+    """``high,critical`` → those severities; ``None`` when the flag was not given."""
+    if not text:
+        return None
+    try:
+        return frozenset(Severity.parse(t) for t in text.split(",") if t.strip())
+    except ValueError as e:
+        raise InputError(f"{flag}: {e}") from None

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cloudward.cli.common import severity_set
 from cloudward.cli.db_cmd import add_db_flag, add_freshness_flags, check_freshness, db_path
 from cloudward.cli.output import use_color, write_output
 from cloudward.core.errors import InputError
@@ -184,19 +185,8 @@ def _vulnerability_check(args: argparse.Namespace, stack: contextlib.ExitStack) 
     vex = VexIndex()
     for vex_path in args.vex:
         vex = vex.merged(load_vex(vex_path))
-    options = MatchOptions(ignore_unfixed=args.ignore_unfixed, severities=_severities(args.severity))
+    options = MatchOptions(ignore_unfixed=args.ignore_unfixed, severities=severity_set(args.severity))
     return VulnerabilityCheck(db, options, vex), status
-
-
-def _severities(text: str | None) -> Any:
-    from cloudward.core.severity import Severity
-
-    if not text:
-        return None
-    try:
-        return frozenset(Severity.parse(t) for t in text.split(",") if t.strip())
-    except ValueError as e:
-        raise InputError(f"--severity: {e}") from None
 
 
 def _attest_target(args: argparse.Namespace) -> tuple[Any, Any]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from cloudward.core.errors import InputError
+from cloudward.core.files import atomic_write
 
 
 def write_output(text: str, output: str | None) -> None:
@@ -29,16 +29,7 @@ def write_output(text: str, output: str | None) -> None:
         with open(target, "w", encoding="utf-8") as fh:
             fh.write(text)
         return
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(target, text.encode("utf-8"))
 
 
 def use_color(output: str | None) -> bool:

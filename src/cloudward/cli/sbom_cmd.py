@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from cloudward.cli.common import severity_set
 from cloudward.cli.db_cmd import add_db_flag, add_freshness_flags, check_freshness, db_path
 from cloudward.cli.output import write_output
 
@@ -33,18 +34,6 @@ def add_parser(sub: Any) -> None:
     s.set_defaults(handler=run_scan)
 
 
-def _severities(text: str | None) -> Any:
-    from cloudward.core.errors import InputError
-    from cloudward.core.severity import Severity
-
-    if not text:
-        return None
-    try:
-        return frozenset(Severity.parse(t) for t in text.split(",") if t.strip())
-    except ValueError as e:
-        raise InputError(f"--severity: {e}") from None
-
-
 def run_scan(args: argparse.Namespace) -> int:
     from cloudward.core.errors import InputError
     from cloudward.core.model import Problem, ProblemKind
@@ -59,7 +48,7 @@ def run_scan(args: argparse.Namespace) -> int:
         fail_on = Severity.parse(args.fail_on)
     except ValueError as e:
         raise InputError(f"--fail-on: {e}") from None
-    options = MatchOptions(ignore_unfixed=args.ignore_unfixed, severities=_severities(args.severity))
+    options = MatchOptions(ignore_unfixed=args.ignore_unfixed, severities=severity_set(args.severity))
     sbom = read_sbom(args.sbom)
     vex = cyclonedx_vex(sbom.document, args.sbom) if sbom.format.startswith("CycloneDX") else VexIndex()
     for path in args.vex:

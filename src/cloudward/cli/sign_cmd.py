@@ -172,8 +172,8 @@ def run_verify_attestation(args: argparse.Namespace) -> int:
 
 
 def run_sign_blob(args: argparse.Namespace) -> int:
+    from cloudward.core.files import atomic_write
     from cloudward.distribute.signing import sign_blob
-    from cloudward.distribute.signing.keys import atomic_write
 
     sig = sign_blob(_read(args.file, "file"), _signer(args.key))
     if args.output_signature:

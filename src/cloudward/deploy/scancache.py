@@ -15,9 +15,7 @@ id, severity, whether it has a fix, whether VEX suppressed it).
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from typing import Any
 import orjson
 
 from cloudward.core.errors import InputError, OperationalError
+from cloudward.core.files import atomic_write
 from cloudward.core.severity import Severity
 from cloudward.deploy.verifier import GateStats
 
@@ -131,16 +130,7 @@ def add_report(directory: Path, digest: str, data: bytes, source: str) -> Path:
     target = directory / file_name(digest)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(target, data)
     except OSError as e:
         raise OperationalError(f"cannot write to the scan cache {directory}: {e.strerror}") from e
     return target

@@ -19,10 +19,8 @@ import enum
 import hashlib
 import json
 import logging
-import os
 import re
 import secrets
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from cloudward.core.files import atomic_write
 from cloudward.distribute.signing.errors import KeyFileError
 
 log = logging.getLogger(__name__)
@@ -237,19 +236,6 @@ def write_key_pair(prefix: Path, key: PrivateKey, password: bytes | None, *, for
     atomic_write(priv_path, priv, mode=0o600)
     atomic_write(pub_path, public_key_pem(key), mode=0o644)
     return priv_path, pub_path
-
-
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Write to a temporary file beside ``path`` and rename it over, so readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _read(path: Path) -> bytes:
