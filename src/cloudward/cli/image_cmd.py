@@ -4,6 +4,7 @@ configuration; ``--attest`` publishes either result as a signed in-toto attestat
 from __future__ import annotations
 
 import argparse
+import gc
 import contextlib
 import datetime as dt
 import json
@@ -107,6 +108,7 @@ def open_options(args: argparse.Namespace) -> Any:
 
 
 def run_sbom(args: argparse.Namespace) -> int:
+    gc.disable()  # a one-shot command whose objects all live until the report is written
     from cloudward.distribute.image import open_image
     from cloudward.distribute.sbom import generate_sbom, render_sbom
 
@@ -125,6 +127,7 @@ def run_sbom(args: argparse.Namespace) -> int:
 
 
 def run_scan(args: argparse.Namespace) -> int:
+    gc.disable()  # a one-shot command whose objects all live until the report is written
     from cloudward.cli.common import load_project_config
     from cloudward.core.severity import Severity
     from cloudward.distribute.image import open_image

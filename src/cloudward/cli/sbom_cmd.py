@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from typing import Any
 
@@ -35,6 +36,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run_scan(args: argparse.Namespace) -> int:
+    # Matches and findings all live until the report is written and the process ends: the cyclic
+    # collector would only re-traverse them.
+    gc.disable()
     from cloudward.core.errors import InputError
     from cloudward.core.model import Problem, ProblemKind
     from cloudward.core.severity import Severity
