@@ -4,9 +4,9 @@ configuration; ``--attest`` publishes either result as a signed in-toto attestat
 from __future__ import annotations
 
 import argparse
-import gc
 import contextlib
 import datetime as dt
+import gc
 import json
 import logging
 import os
