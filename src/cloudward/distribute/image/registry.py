@@ -21,7 +21,6 @@ import json
 import logging
 import socket
 import ssl
-import threading
 import urllib.parse
 import weakref
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import IO, Any, cast
 
 from cloudward.distribute.image.auth import Credentials, load_credentials, parse_challenge
 from cloudward.distribute.image.blobs import VerifyingReader, check_blob_digest, resolve_image
+from cloudward.distribute.image.connections import _Body, _Pool, _Response
 from cloudward.distribute.image.errors import (
     DigestMismatchError,
     ImageError,
@@ -58,91 +58,7 @@ ARTIFACT_ACCEPT = ", ".join(sorted(MANIFEST_TYPES))
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_REDIRECTS = 5
-_MAX_IDLE_PER_HOST = 4
-_DRAIN_LIMIT = 64 * 1024  # read at most this much of an unread body to keep its connection; else close it
 _USER_AGENT = "cloudward"
-
-
-class _Pool:
-    """Idle HTTP/1.1 connections per (scheme, host:port), so one TCP/TLS connection serves many requests.
-
-    A connection goes back to the pool only when its response was read to the end
-    (``_Body.close``); one in use is never shared. The lock makes the client safe
-    to use from several threads, each with its own connection.
-    """
-
-    def __init__(self, context: ssl.SSLContext | None, timeout: float) -> None:
-        self._context = context
-        self._timeout = timeout
-        self._idle: dict[tuple[str, str], list[http.client.HTTPConnection]] = {}
-        self._lock = threading.Lock()
-        self._closed = False  # a body closed after its client went away must not park its connection
-
-    def get(self, scheme: str, netloc: str) -> tuple[http.client.HTTPConnection, bool]:
-        with self._lock:
-            idle = self._idle.get((scheme, netloc))
-            if idle:
-                return idle.pop(), True
-        if scheme == "https":
-            return http.client.HTTPSConnection(netloc, timeout=self._timeout, context=self._context), False
-        return http.client.HTTPConnection(netloc, timeout=self._timeout), False
-
-    def put(self, scheme: str, netloc: str, conn: http.client.HTTPConnection) -> None:
-        with self._lock:
-            idle = self._idle.setdefault((scheme, netloc), [])
-            if not self._closed and len(idle) < _MAX_IDLE_PER_HOST:
-                idle.append(conn)
-                return
-        conn.close()
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            conns = [c for idle in self._idle.values() for c in idle]
-            self._idle.clear()
-        for c in conns:
-            c.close()
-
-
-class _Body(io.RawIOBase):
-    """A response body; closing it returns the connection to the pool if the body was fully read."""
-
-    def __init__(self, resp: http.client.HTTPResponse, conn: http.client.HTTPConnection, pool: _Pool,
-                 key: tuple[str, str]) -> None:
-        super().__init__()
-        self._resp, self._conn, self._pool, self._key = resp, conn, pool, key
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        return self._resp.readinto(buffer)
-
-    def read(self, size: int | None = -1) -> bytes:
-        return self._resp.read(None if size is None or size < 0 else size)
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        try:
-            resp = self._resp
-            if not resp.isclosed() and resp.length is not None and resp.length <= _DRAIN_LIMIT:
-                resp.read()
-            if resp.isclosed() and not resp.will_close:
-                self._pool.put(*self._key, self._conn)
-            else:
-                self._conn.close()
-        except (OSError, http.client.HTTPException):
-            self._conn.close()
-        finally:
-            super().close()
-
-
-class _Response:
-    def __init__(self, status: int, headers: Any, body: IO[bytes]) -> None:
-        self.status = status
-        self.headers = headers
-        self.body = body
 
 
 class RegistryClient:
