@@ -18,11 +18,11 @@ _MAX_IDLE_PER_HOST = 4
 _DRAIN_LIMIT = 64 * 1024  # read at most this much of an unread body to keep its connection; else close it
 
 
-class _Pool:
+class Pool:
     """Idle HTTP/1.1 connections per (scheme, host:port), so one TCP/TLS connection serves many requests.
 
     A connection goes back to the pool only when its response was read to the end
-    (``_Body.close``); one in use is never shared. The lock makes the client safe
+    (``Body.close``); one in use is never shared. The lock makes the client safe
     to use from several threads, each with its own connection.
     """
 
@@ -59,10 +59,10 @@ class _Pool:
             c.close()
 
 
-class _Body(io.RawIOBase):
+class Body(io.RawIOBase):
     """A response body; closing it returns the connection to the pool if the body was fully read."""
 
-    def __init__(self, resp: http.client.HTTPResponse, conn: http.client.HTTPConnection, pool: _Pool,
+    def __init__(self, resp: http.client.HTTPResponse, conn: http.client.HTTPConnection, pool: Pool,
                  key: tuple[str, str]) -> None:
         super().__init__()
         self._resp, self._conn, self._pool, self._key = resp, conn, pool, key
@@ -93,7 +93,7 @@ class _Body(io.RawIOBase):
             super().close()
 
 
-class _Response:
+class Response:
     def __init__(self, status: int, headers: Any, body: IO[bytes]) -> None:
         self.status = status
         self.headers = headers

@@ -8,7 +8,7 @@ verified against its digest. TLS is on unless ``insecure=True`` (the CLI's
 then whatever the registry challenges for — Basic, or a Bearer token fetched from
 its realm with the credentials from the auth file. Credentials are never sent
 across a redirect to another host (blob storage redirects). Connections are kept
-alive and reused per host (``_Pool``): a verification that makes three requests
+alive and reused per host (``Pool``): a verification that makes three requests
 pays for one TCP/TLS handshake per client, not three.
 """
 
@@ -28,7 +28,7 @@ from typing import IO, Any, cast
 
 from cloudward.distribute.image.auth import Credentials, load_credentials, parse_challenge
 from cloudward.distribute.image.blobs import VerifyingReader, check_blob_digest, resolve_image
-from cloudward.distribute.image.connections import _Body, _Pool, _Response
+from cloudward.distribute.image.connections import Body, Pool, Response
 from cloudward.distribute.image.errors import (
     DigestMismatchError,
     ImageError,
@@ -72,7 +72,7 @@ class RegistryClient:
         self.timeout = timeout
         self.credentials = credentials
         # TLS verification stays on for every HTTPS connection, including redirects to other hosts.
-        self._pool = _Pool(ssl.create_default_context(cafile=ca_file), timeout)
+        self._pool = Pool(ssl.create_default_context(cafile=ca_file), timeout)
         weakref.finalize(self, self._pool.close)  # a dropped client closes its idle sockets
         self._tokens: dict[str, str] = {}  # scope → bearer token
         self._basic = False
@@ -96,7 +96,7 @@ class RegistryClient:
         """Close idle connections (they are also closed when the client is garbage-collected)."""
         self._pool.close()
 
-    def _send(self, method: str, url: str, headers: dict[str, str], data: bytes | None) -> _Response:
+    def _send(self, method: str, url: str, headers: dict[str, str], data: bytes | None) -> Response:
         """One request over a pooled keep-alive connection, following redirects.
 
         Authorization is dropped when a redirect leaves the host (blob storage on
@@ -123,7 +123,7 @@ class RegistryClient:
             url = new
         raise RegistryError(self.name, f"registry {self.registry} redirected more than {_MAX_REDIRECTS} times")
 
-    def _roundtrip(self, method: str, url: str, headers: dict[str, str], data: bytes | None) -> _Response:
+    def _roundtrip(self, method: str, url: str, headers: dict[str, str], data: bytes | None) -> Response:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise RegistryError(self.name, f"registry {self.registry} sent a non-HTTP URL {url!r}")
@@ -143,8 +143,8 @@ class RegistryClient:
             except (OSError, http.client.HTTPException) as e:
                 conn.close()
                 raise self._transport_error(e) from None
-            body = cast(IO[bytes], _Body(resp, conn, self._pool, (parts.scheme, parts.netloc)))
-            return _Response(resp.status, resp.headers, body)
+            body = cast(IO[bytes], Body(resp, conn, self._pool, (parts.scheme, parts.netloc)))
+            return Response(resp.status, resp.headers, body)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _transport_error(self, e: OSError | http.client.HTTPException) -> RegistryError:
@@ -159,7 +159,7 @@ class RegistryClient:
         return RegistryError(self.name, f"connection to registry {self.registry} failed: {e}")
 
     def request(self, method: str, path: str, *, scope: str, headers: dict[str, str] | None = None,
-                data: bytes | None = None, ok: tuple[int, ...] = (200,)) -> _Response:
+                data: bytes | None = None, ok: tuple[int, ...] = (200,)) -> Response:
         """One API call with the auth dance: anonymous first, then answer the challenge once."""
         url = path if path.startswith(("http://", "https://")) else self.base + path
         hdrs = dict(headers or {})
@@ -355,7 +355,7 @@ def _scope(repository: str, push: bool = False) -> str:
     return f"repository:{repository}:{'pull,push' if push else 'pull'}"
 
 
-def _error_detail(resp: _Response) -> str:
+def _error_detail(resp: Response) -> str:
     try:
         doc = json.loads(resp.body.read(65536) or b"{}")
         errors = doc.get("errors") if isinstance(doc, dict) else None
