@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
@@ -34,6 +35,8 @@ def worker_count(jobs: int, files: Sequence[Source]) -> int:
     if jobs > 0:
         return min(jobs, max(1, len(files)))
     if "fork" not in multiprocessing.get_all_start_methods() or len(files) < MIN_FILES:
+        return 1
+    if threading.active_count() > 1:  # forking a threaded process (a server embedding scan()) can deadlock
         return 1
     size = 0
     for f in files:
