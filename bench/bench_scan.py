@@ -253,7 +253,7 @@ def print_findings(flagged: dict[str, dict[str, set[findings_map.Key]]], truth: 
     print("\n== Findings: resources flagged per category")
     cols = (["truth"] if truth is not None else []) + list(flagged)
     print(f"{'category':<20}" + "".join(f"{c:>11}" for c in cols))
-    for cat in findings_map.CATEGORIES:
+    for cat in make_corpus.CATEGORIES:
         cells = []
         if truth is not None:
             cells.append(str(len(truth.get(cat, set()))))
@@ -268,7 +268,7 @@ def print_findings(flagged: dict[str, dict[str, set[findings_map.Key]]], truth: 
         for tool, per_cat in flagged.items():
             if tool == "cloudward":
                 continue
-            for cat in findings_map.CATEGORIES:
+            for cat in make_corpus.CATEGORIES:
                 extra = per_cat.get(cat, set()) - cw.get(cat, set())
                 if extra:
                     shown += 1
@@ -279,7 +279,7 @@ def print_findings(flagged: dict[str, dict[str, set[findings_map.Key]]], truth: 
     if truth is not None:
         print("\n== Against the planted truth (missed = planted but not flagged; extra = flagged, not planted)")
         for tool, per_cat in flagged.items():
-            for cat in findings_map.CATEGORIES:
+            for cat in make_corpus.CATEGORIES:
                 if not findings_map.covers(tool, cat):
                     continue
                 got, want = per_cat.get(cat, set()), truth.get(cat, set())

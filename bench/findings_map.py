@@ -27,17 +27,6 @@ import yaml
 
 Key = tuple[str, str, str]  # (file relative to the corpus, kind, name)
 
-CATEGORIES = (
-    "privileged",
-    "hostPath",
-    "hostNetwork",
-    "hostPID",
-    "runAsNonRoot",
-    "latestTag",
-    "missingLimits",
-    "rbacWildcard",
-    "clusterAdminBinding",
-)
 
 #: Checkov 3.3.30 (kubernetes framework). It has no check for hostPath in general (CKV_K8S_27 covers
 #: only the Docker socket), none for RBAC wildcards in this framework and none for cluster-admin bindings.

@@ -28,7 +28,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from cloudward.core.files import atomic_write
+from cloudward.core.files import atomic_write, read_user_file
 from cloudward.distribute.signing.errors import KeyFileError
 
 log = logging.getLogger(__name__)
@@ -239,16 +239,8 @@ def write_key_pair(prefix: Path, key: PrivateKey, password: bytes | None, *, for
 
 
 def _read(path: Path) -> bytes:
-    try:
-        if path.stat().st_size > _MAX_KEY_FILE:
-            raise KeyFileError(f"key file is larger than {_MAX_KEY_FILE} bytes; is this a key?", file=str(path))
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise KeyFileError("key file not found; check the --key path", file=str(path)) from None
-    except IsADirectoryError:
-        raise KeyFileError("is a directory, not a key file", file=str(path)) from None
-    except OSError as e:
-        raise KeyFileError(f"cannot read key file: {e.strerror}", file=str(path)) from None
+    return read_user_file(path, "key file", max_size=_MAX_KEY_FILE, hint="check the --key path",
+                          error=KeyFileError)
 
 
 def _pem(label: str, body: bytes) -> bytes:

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from cloudward.core.errors import InputError
+from cloudward.core.files import read_user_file
 from cloudward.runtime.rules.model import (
     DEFAULT_SOURCE,
     ExceptionDef,
@@ -83,19 +84,11 @@ def load_rules(sources: Iterable[str | Path | tuple[str, str]]) -> RulesFile:
 
 
 def _read(path: Path) -> str:
+    data = read_user_file(path, "rules file", max_size=MAX_RULES_FILE, hint="give a rules YAML file (check --rules)")
     try:
-        size = path.stat().st_size
-        if size > MAX_RULES_FILE:
-            raise InputError(f"rules file is {size} bytes, over the {MAX_RULES_FILE} byte limit", file=str(path))
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("rules file not found; check the --rules path", file=str(path)) from None
-    except IsADirectoryError:
-        raise InputError("is a directory; give a rules YAML file", file=str(path)) from None
+        return data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InputError(f"rules file is not UTF-8 text ({e.reason})", file=str(path)) from None
-    except OSError as e:
-        raise InputError(f"cannot read rules file: {e.strerror or e}", file=str(path)) from None
 
 
 def _items(text: str, file: str) -> list[_Item]:
