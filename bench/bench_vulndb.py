@@ -5,8 +5,8 @@ Run: PYTHONPATH=src .venv/bin/python bench/bench_vulndb.py [--records 200000]
 The records are the real sample records in ../shared/vulndata-sample/osv (Go,
 PyPI, crates.io) cloned under new ids and package names until the count is
 reached, written as OSV-style per-ecosystem all.zip archives. The worst-case SBOM
-holds 1,000 packages drawn from those names at affected versions (~15
-vulnerabilities each). The realistic SBOM is the old Debian bookworm rootfs of
+holds 1,000 distinct packages drawn from those names at affected versions
+(~15 vulnerabilities each). The realistic SBOM is the old Debian bookworm rootfs of
 ../shared/test-images (its dpkg status, 88 packages) matched against the same
 database plus the Debian fixes of ../shared/vulndata-sample written as the Debian
 tracker's JSON export. Every step is a fresh ``python -m cloudward`` process, as a
@@ -41,6 +41,7 @@ def make_zips(out: Path, total: int) -> tuple[list[Path], list[tuple[str, str, s
             for eco, d in (("Go", "go"), ("PyPI", "pypi"), ("crates.io", "crates.io"))}
     per = total // len(base) + 1
     zips, picks = [], []
+    seen: set[tuple[str, str, str]] = set()
     for eco, recs in base.items():
         path = out / f"{eco}-all.zip"
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
@@ -57,7 +58,10 @@ def make_zips(out: Path, total: int) -> tuple[list[Path], list[tuple[str, str, s
                     ev = aff["ranges"][-1]["events"]
                     intro = next((e["introduced"] for e in ev if "introduced" in e), "0")
                     version = intro if intro not in ("0", "0.0.0-0") else "0.0.1"
-                    picks.append((eco, aff["package"]["name"], version))
+                    pick = (eco, aff["package"]["name"], version)
+                    if pick not in seen:  # distinct packages: the matcher shares work between equal ones
+                        seen.add(pick)
+                        picks.append(pick)
         zips.append(path)
     return zips, picks[:1000]
 

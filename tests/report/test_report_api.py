@@ -8,12 +8,18 @@ import pytest
 
 import cloudward.report
 from cloudward.core.model import Problem, ProblemKind
-from cloudward.report import ReportFormat, render
+from cloudward.report import ReportFormat, render, render_bytes
 from tests.report.reportkit import report, sample_report
 
 
 def test_public_names_are_pinned() -> None:
-    assert cloudward.report.__all__ == ["ReportFormat", "render"]
+    assert cloudward.report.__all__ == ["ReportFormat", "render", "render_bytes"]
+
+
+@pytest.mark.parametrize("fmt", list(ReportFormat))
+def test_render_bytes_is_the_utf8_of_render(fmt: ReportFormat) -> None:
+    rep = sample_report()
+    assert render_bytes(rep, fmt) == render(rep, fmt).encode("utf-8")
 
 
 def test_report_format_values_are_what_users_type() -> None:

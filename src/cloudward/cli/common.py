@@ -6,12 +6,15 @@ import argparse
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cloudward.core.config import Config, find_config, load_config
 from cloudward.core.errors import ConfigError, InputError
-from cloudward.core.rules import RuleRegistry
-from cloudward.core.settings import ScanSettings, resolve_scan_settings
 from cloudward.core.severity import Severity
+
+if TYPE_CHECKING:  # the config loader pulls in YAML: imported by the commands that read a config
+    from cloudward.core.config import Config
+    from cloudward.core.rules import RuleRegistry
+    from cloudward.core.settings import ScanSettings
 
 
 def add_settings_flags(p: argparse.ArgumentParser) -> None:
@@ -32,6 +35,8 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
 
 
 def load_project_config(explicit: str | None, targets: Sequence[str]) -> Config:
+    from cloudward.core.config import Config, find_config, load_config
+
     if explicit:
         path = Path(explicit)
         if not path.is_file():
@@ -43,6 +48,8 @@ def load_project_config(explicit: str | None, targets: Sequence[str]) -> Config:
 
 
 def settings_from_args(args: argparse.Namespace, targets: Sequence[str], registry: RuleRegistry) -> ScanSettings:
+    from cloudward.core.settings import resolve_scan_settings
+
     config = load_project_config(args.config, targets)
     for rule_id, where in config.rule_ids():
         if rule_id not in registry:

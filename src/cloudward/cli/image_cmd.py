@@ -133,7 +133,7 @@ def run_scan(args: argparse.Namespace) -> int:
     from cloudward.distribute.image import open_image
     from cloudward.distribute.imagescan import VulnerabilitiesNotChecked, scan_image, vuln_predicate
     from cloudward.distribute.malware import MalwareAnalyzer, load_hash_list, load_yara_rules
-    from cloudward.report import ReportFormat, render
+    from cloudward.report import ReportFormat, render_bytes
 
     try:
         fail_on = Severity.parse(args.fail_on or os.environ.get("CLOUDWARD_FAIL_ON") or "low")
@@ -151,7 +151,7 @@ def run_scan(args: argparse.Namespace) -> int:
             result = scan_image(image, config=config, malware=malware, vulnerabilities=vulns)
         finished = dt.datetime.now(dt.UTC)
     report = result.report
-    text = render(report, ReportFormat(args.format), color=args.format == "table" and use_color(args.output))
+    text = render_bytes(report, ReportFormat(args.format), color=args.format == "table" and use_color(args.output))
     write_output(text, args.output)
     if isinstance(vulns, VulnerabilitiesNotChecked) and vulns.error:
         print(f"cloudward: warning: image {image.name}: vulnerabilities were not checked: {vulns.reason} "

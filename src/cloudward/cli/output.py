@@ -10,13 +10,23 @@ from cloudward.core.errors import InputError
 from cloudward.core.files import atomic_write
 
 
-def write_output(text: str, output: str | None) -> None:
-    """Write ``text`` to ``output`` (``None`` or ``-`` = stdout) without ever leaving half a file."""
+def write_output(text: str | bytes, output: str | None) -> None:
+    """Write ``text`` to ``output`` (``None`` or ``-`` = stdout) without ever leaving half a file.
+
+    Bytes are written as they are (UTF-8 from a renderer); text is encoded as UTF-8.
+    """
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
+    if data and not data.endswith(b"\n"):
+        data += b"\n"
     if output in (None, "-"):
-        sys.stdout.write(text)
-        if text and not text.endswith("\n"):
-            sys.stdout.write("\n")
         sys.stdout.flush()
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:  # a text-only stream (a test's StringIO)
+            sys.stdout.write(data.decode("utf-8", "surrogateescape"))
+            sys.stdout.flush()
+        else:
+            buffer.write(data)
+            buffer.flush()
         return
     assert output is not None
     target = Path(output)
@@ -26,10 +36,10 @@ def write_output(text: str, output: str | None) -> None:
     if not parent.is_dir():
         raise InputError(f"directory {str(parent)!r} does not exist; create it first", file=output)
     if target.exists() and not target.is_file():  # /dev/null, a FIFO: write in place
-        with open(target, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with open(target, "wb") as fh:
+            fh.write(data)
         return
-    atomic_write(target, text.encode("utf-8"))
+    atomic_write(target, data)
 
 
 def use_color(output: str | None) -> bool:

@@ -46,7 +46,7 @@ def run_scan(args: argparse.Namespace) -> int:
     from cloudward.distribute.match.report import build_report, render_table
     from cloudward.distribute.sbomread import read_sbom
     from cloudward.distribute.vulndb import VulnDB
-    from cloudward.report import ReportFormat, render
+    from cloudward.report import ReportFormat, render_bytes
 
     try:
         fail_on = Severity.parse(args.fail_on)
@@ -65,6 +65,8 @@ def run_scan(args: argparse.Namespace) -> int:
     for p in problems:
         print(f"cloudward: warning: {p.display()}", file=sys.stderr)
     report = build_report(matches, args.sbom, problems, packages=len(sbom.packages))
-    text = render(report, ReportFormat(args.format)) if args.format in ("json", "sarif") else render_table(matches)
-    write_output(text, args.output)
+    if args.format in ("json", "sarif"):
+        write_output(render_bytes(report, ReportFormat(args.format)), args.output)
+    else:
+        write_output(render_table(matches), args.output)
     return report.exit_code(fail_on)

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     # process ends right after: the cyclic collector would only re-traverse them (about 10%).
     gc.disable()
     from cloudward.develop import scan
-    from cloudward.report import ReportFormat, render
+    from cloudward.report import ReportFormat, render_bytes
     from cloudward.rules import builtin_rules
 
     registry = builtin_rules()
@@ -47,6 +47,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"cloudward: warning: {problem.display()}", file=sys.stderr)
         else:
             print(f"cloudward: error: {problem.display()}", file=sys.stderr)
-    text = render(report, ReportFormat(args.format), color=args.format == "table" and use_color(args.output))
+    text = render_bytes(report, ReportFormat(args.format), color=args.format == "table" and use_color(args.output))
     write_output(text, args.output)
     return report.exit_code(settings.fail_on)

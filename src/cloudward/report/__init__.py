@@ -11,12 +11,10 @@ import enum
 from typing import assert_never
 
 from cloudward.core.report import ScanReport
-from cloudward.report.jsonreport import render_json
-from cloudward.report.junit import render_junit
-from cloudward.report.sarif import render_sarif
+from cloudward.report.jsonreport import render_json, render_json_bytes
 from cloudward.report.table import render_table
 
-__all__ = ["ReportFormat", "render"]
+__all__ = ["ReportFormat", "render", "render_bytes"]
 
 
 class ReportFormat(enum.StrEnum):
@@ -39,7 +37,18 @@ def render(report: ScanReport, fmt: ReportFormat, *, color: bool = False) -> str
     if fmt is ReportFormat.JSON:
         return render_json(report)
     if fmt is ReportFormat.SARIF:
+        from cloudward.report.sarif import render_sarif  # imported when used: start-up counts for every scan
+
         return render_sarif(report)
     if fmt is ReportFormat.JUNIT:
+        from cloudward.report.junit import render_junit
+
         return render_junit(report)
     assert_never(fmt)
+
+
+def render_bytes(report: ScanReport, fmt: ReportFormat, *, color: bool = False) -> bytes:
+    """``render`` as UTF-8 bytes, for writing: JSON skips a decode and re-encode of large reports."""
+    if ReportFormat(fmt) is ReportFormat.JSON:
+        return render_json_bytes(report)
+    return render(report, fmt, color=color).encode("utf-8")

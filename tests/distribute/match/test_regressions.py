@@ -170,3 +170,18 @@ def test_tracker_nodsa_postponed_ignored(tmp_path: Path) -> None:
     assert found == {"CVE-1900-0300": DistroStatus.UNFIXED, "CVE-1900-0301": DistroStatus.NO_DSA,
                      "CVE-1900-0302": DistroStatus.POSTPONED, "CVE-1900-0303": DistroStatus.IGNORED,
                      "CVE-1900-0304": DistroStatus.UNDETERMINED}
+
+
+def test_equal_packages_in_different_layers_each_get_their_own_matches(sample_db: VulnDB) -> None:
+    """One library vendored twice is matched once internally but reported per copy, in package order."""
+    def copy(layer: str) -> Package:
+        return Package(name="golang.org/x/net", version="v0.0.0-20210510120150-4163338589ed", ecosystem=Ecosystem.GO,
+                       purl="pkg:golang/golang.org/x/net@v0.0.0-20210510120150-4163338589ed", layer=layer)
+
+    other = pkg(Ecosystem.PYPI, "not-in-the-sample", "1.0")
+    found = list(match([copy("sha256:aaa"), other, copy("sha256:bbb")], sample_db))
+    first = [m for m in found if m.package.layer == "sha256:aaa"]
+    second = [m for m in found if m.package.layer == "sha256:bbb"]
+    assert first and [m.vulnerability_id for m in first] == [m.vulnerability_id for m in second]
+    assert "CVE-2021-33194" in ids(first)
+    assert found == first + second  # package order is kept

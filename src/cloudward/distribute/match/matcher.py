@@ -41,13 +41,18 @@ class _Hit:
 
 
 class _Plan:
-    """What to look up for one package: its (ecosystem, release) and name → version to compare at."""
+    """What to look up for one package: its (ecosystem, release) and name → version to compare at.
 
-    __slots__ = ("cmp", "ecosystem", "lookups", "package", "release")
+    ``key`` is everything the result depends on but the package itself: packages with
+    equal keys have the same vulnerabilities.
+    """
+
+    __slots__ = ("cmp", "ecosystem", "key", "lookups", "package", "release")
 
     def __init__(self, package: Package, ecosystem: str, release: str, lookups: dict[str, str],
                  cmp: Callable[[str, str], int]) -> None:
         self.package, self.ecosystem, self.release, self.lookups, self.cmp = package, ecosystem, release, lookups, cmp
+        self.key = (ecosystem, release, *sorted(lookups.items()))
 
 
 def match(packages: Iterable[Package], db: VulnDB, options: MatchOptions | None = None,
@@ -56,7 +61,9 @@ def match(packages: Iterable[Package], db: VulnDB, options: MatchOptions | None 
 
     The database is read in batches — one indexed query per (ecosystem, release)
     for every package name in it, one for the records that lend severities to
-    matches without their own — rather than per package. Results come in package order.
+    matches without their own — rather than per package. Packages that compare
+    the same names at the same versions (one library vendored in many places of
+    an image) are matched once. Results come in package order.
     """
     options = options or MatchOptions()
     emit = warn or (lambda m: log.warning("%s", m))
@@ -65,18 +72,27 @@ def match(packages: Iterable[Package], db: VulnDB, options: MatchOptions | None 
     for plan in plans:
         wanted.setdefault((plan.ecosystem, plan.release), set()).update(plan.lookups)
     found = {scope: db.candidates_by_name(scope[0], scope[1], names) for scope, names in wanted.items()}
-    groups = [(plan, group) for plan in plans for group in _group(_hits(plan, found[(plan.ecosystem, plan.release)]))]
-    borrow = {i for plan, group in groups if not any(h.advisory.cvss for h in group) for i in _ids(group)}
+    by_key: dict[tuple[object, ...], list[list[_Hit]]] = {}
+    for plan in plans:
+        if plan.key not in by_key:
+            by_key[plan.key] = _group(_hits(plan, found[(plan.ecosystem, plan.release)]))
+    borrow = {i for groups in by_key.values() for group in groups
+              if not any(h.advisory.cvss for h in group) for i in _ids(group)}
     lenders = db.related_many(borrow) if borrow else {}
-    for plan, group in groups:
-        m = _merge(plan.package, group, lenders, plan.cmp)
-        if options.ignore_unfixed and not m.fixed_versions:
-            continue
-        if options.severities is not None and m.severity not in options.severities:
-            continue
-        if vex is not None:
-            m = vex.apply(m)
-        yield m
+    merged: dict[tuple[object, ...], list[_Merged]] = {}
+    for plan in plans:
+        results = merged.get(plan.key)
+        if results is None:
+            results = merged[plan.key] = [_merge(group, lenders, plan.cmp) for group in by_key[plan.key]]
+        for r in results:
+            if options.ignore_unfixed and not r.fixed_versions:
+                continue
+            if options.severities is not None and r.severity not in options.severities:
+                continue
+            m = r.for_package(plan.package)
+            if vex is not None:
+                m = vex.apply(m)
+            yield m
 
 
 def _plan(pkg: Package, warn: Warn) -> _Plan | None:
@@ -158,10 +174,68 @@ def _primary(ids: set[str]) -> str:
     return min(ids, key=lambda i: (i.startswith(("DEBIAN-", "ALPINE-")), i))
 
 
-def _merge(pkg: Package, group: list[_Hit], lenders: dict[str, list[AdvisoryInfo]],
-           cmp: Callable[[str, str], int]) -> VulnerabilityMatch:
+class _Merged:
+    """One merged vulnerability, before it is attached to the package(s) it was found in."""
+
+    __slots__ = ("aliases", "cvss", "distro_severity", "distro_status", "fixed_versions", "matched_name",
+                 "matched_version", "records", "references", "severity", "severity_source", "summary",
+                 "vulnerability_id")
+
+    def __init__(self, vulnerability_id: str, aliases: tuple[str, ...], matched_name: str, matched_version: str,
+                 fixed_versions: tuple[str, ...], severity: Severity, severity_source: str,
+                 cvss: tuple[CvssScore, ...], distro_severity: str | None, distro_status: DistroStatus | None,
+                 summary: str, references: tuple[str, ...], records: tuple[str, ...]) -> None:
+        self.vulnerability_id, self.aliases = vulnerability_id, aliases
+        self.matched_name, self.matched_version, self.fixed_versions = matched_name, matched_version, fixed_versions
+        self.severity, self.severity_source, self.cvss = severity, severity_source, cvss
+        self.distro_severity, self.distro_status = distro_severity, distro_status
+        self.summary, self.references, self.records = summary, references, records
+
+    def for_package(self, pkg: Package) -> VulnerabilityMatch:
+        return VulnerabilityMatch(
+            vulnerability_id=self.vulnerability_id, aliases=self.aliases, package=pkg, matched_name=self.matched_name,
+            matched_version=self.matched_version, fixed_versions=self.fixed_versions, severity=self.severity,
+            severity_source=self.severity_source, cvss=self.cvss, distro_severity=self.distro_severity,
+            distro_status=self.distro_status, summary=self.summary, references=self.references, records=self.records)
+
+
+def _merge(group: list[_Hit], lenders: dict[str, list[AdvisoryInfo]], cmp: Callable[[str, str], int]) -> _Merged:
     ids = _ids(group)
     primary = _primary(ids)
+    first = group[0]
+    if len(group) == 1:  # the common case: one record, nothing to merge
+        adv = first.advisory
+        fixed = list(dict.fromkeys(first.fixed))
+        status = first.status
+        vectors = list(adv.cvss)
+        db_word, distro_word, summary = adv.database_severity, first.distro_severity, adv.summary
+        references = tuple(dict.fromkeys(adv.references))
+    else:
+        fixed, vectors, status, db_word, distro_word, summary, references = _combine(group)
+    if len(fixed) > 1:
+        fixed.sort(key=_cmp_key(cmp))
+    if fixed and status in OPEN_STATUSES:
+        status = DistroStatus.FIXED
+    if not vectors:  # borrow scores from other records of the same vulnerability (e.g. the CVE record)
+        related = {a.id: a for i in ids for a in lenders.get(i, ())}
+        for rid in sorted(related):
+            vectors.extend(related[rid].cvss)
+            db_word = db_word or related[rid].database_severity
+    scores: list[CvssScore] = [s for v in dict.fromkeys(vectors) if (s := score(v)) is not None]
+    severity, source = _severity(distro_word, scores, db_word)
+    records = tuple(sorted({h.advisory.id for h in group}))
+    ids.discard(primary)
+    return _Merged(
+        vulnerability_id=primary, aliases=tuple(sorted(ids)), matched_name=first.name,
+        matched_version=first.version, fixed_versions=tuple(fixed), severity=severity, severity_source=source,
+        cvss=tuple(sorted(scores, key=lambda s: s.version, reverse=True)) if scores else (),
+        distro_severity=distro_word, distro_status=status, summary=summary, references=references,
+        records=records)
+
+
+def _combine(group: list[_Hit]) -> tuple[list[str], list[str], DistroStatus | None, str | None, str | None, str,
+                                          tuple[str, ...]]:
+    """Fixed versions, vectors, status, database and distro words, summary and references of several hits."""
     fixed: list[str] = []
     vectors: list[str] = []
     references: dict[str, None] = {}
@@ -180,26 +254,7 @@ def _merge(pkg: Package, group: list[_Hit], lenders: dict[str, list[AdvisoryInfo
         distro_word = distro_word or h.distro_severity
         summary = summary or adv.summary
         references.update(dict.fromkeys(adv.references))
-    if len(fixed) > 1:
-        fixed.sort(key=_cmp_key(cmp))
-    if fixed and status in OPEN_STATUSES:
-        status = DistroStatus.FIXED
-    if not vectors:  # borrow scores from other records of the same vulnerability (e.g. the CVE record)
-        related = {a.id: a for i in ids for a in lenders.get(i, ())}
-        for rid in sorted(related):
-            vectors.extend(related[rid].cvss)
-            db_word = db_word or related[rid].database_severity
-    scores: list[CvssScore] = [s for v in dict.fromkeys(vectors) if (s := score(v)) is not None]
-    severity, source = _severity(distro_word, scores, db_word)
-    first = group[0]
-    records = {h.advisory.id for h in group}
-    ids.discard(primary)
-    return VulnerabilityMatch(
-        vulnerability_id=primary, aliases=tuple(sorted(ids)), package=pkg, matched_name=first.name,
-        matched_version=first.version, fixed_versions=tuple(fixed), severity=severity, severity_source=source,
-        cvss=tuple(sorted(scores, key=lambda s: s.version, reverse=True)) if scores else (),
-        distro_severity=distro_word, distro_status=status, summary=summary, references=tuple(references),
-        records=tuple(sorted(records)))
+    return fixed, vectors, status, db_word, distro_word, summary, tuple(references)
 
 
 def _severity(distro_word: str | None, scores: list[CvssScore], db_word: str | None) -> tuple[Severity, str]:
