@@ -31,7 +31,7 @@ def _render(rep: Any) -> dict[str, Any]:
 def test_schema_is_draft_2020_12_and_pins_the_current_version() -> None:
     schema = json_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["properties"]["schema_version"]["const"] == SCHEMA_VERSION == "1.1"
+    assert schema["properties"]["schema_version"]["const"] == SCHEMA_VERSION == "1.2"
 
 
 def test_sample_report_validates_against_the_schema() -> None:
@@ -49,7 +49,7 @@ def test_every_problem_kind_validates(kind: ProblemKind) -> None:
 
 def test_header_names_tool_and_version() -> None:
     out = _render(sample_report())
-    assert out["schema_version"] == "1.1"
+    assert out["schema_version"] == "1.2"
     assert out["tool"] == {"name": "cloudward", "version": cloudward.__version__}
 
 

@@ -19,7 +19,7 @@ from cloudward.core.report import ScanReport
 from cloudward.report._common import sorted_findings, sorted_problems, summarize
 
 #: Bumped by the rules in docs/report-formats.md; the schema's ``const`` follows it.
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 _SCHEMA_RESOURCE = "report.schema.json"
 

@@ -116,16 +116,16 @@ RHEL9, RHEL8 = Distro("rhel", "9.4"), Distro("rhel", "8.6")
 def test_rhel_epoch_in_the_fix(db: VulnDB) -> None:
     """The fix carries epoch 1; an installed 1:0.36.2-7.el9 is below it, 1:0.36.2-8.el9 is it."""
     before = found(list(match([rpm(Ecosystem.REDHAT, RHEL9, "python3-wheel", "1:0.36.2-7.el9")], db)))
-    assert before["RHSA-2026:9001"].fixed_versions == ("1:0.36.2-8.el9",)
+    assert before["CVE-2026-40001"].fixed_versions == ("1:0.36.2-8.el9",)
     assert not list(match([rpm(Ecosystem.REDHAT, RHEL9, "python3-wheel", "1:0.36.2-8.el9")], db))
     # without its epoch an installed version is epoch 0: below any 1:… fix, whatever its numbers say
-    assert "RHSA-2026:9001" in found(list(match([rpm(Ecosystem.REDHAT, RHEL9, "python3-wheel", "0.40-1.el9")], db)))
+    assert "CVE-2026-40001" in found(list(match([rpm(Ecosystem.REDHAT, RHEL9, "python3-wheel", "0.40-1.el9")], db)))
 
 
 def test_rhel_release_scoping(db: VulnDB) -> None:
     """RHEL 9's fix (1:0.36.2-8.el9) must not judge a RHEL 8 package, nor RHEL 8's fix a RHEL 9 one."""
     el8 = list(match([rpm(Ecosystem.REDHAT, RHEL8, "python-wheel", "1:0.35.1-3.module+el8.5.0+12204+54860423")], db))
-    assert found(el8)["RHSA-2026:9001"].fixed_versions == ("1:0.35.1-4.module+el8.5.0+12204+54860423",)
+    assert found(el8)["CVE-2026-40001"].fixed_versions == ("1:0.35.1-4.module+el8.5.0+12204+54860423",)
     assert not list(match([rpm(Ecosystem.REDHAT, RHEL8, "python3-wheel", "1:0.36.2-7.el9")], db))  # no el8 entry
     assert not list(match([rpm(Ecosystem.REDHAT, Distro("rhel", "7.9"), "python-wheel", "1:0.30-1.el7")], db))
 
@@ -133,7 +133,7 @@ def test_rhel_release_scoping(db: VulnDB) -> None:
 def test_rhel_binary_inherits_the_source_rpm(db: VulnDB) -> None:
     """A binary not named in the advisory is matched through its source rpm, at the source's EVR."""
     pkg = rpm(Ecosystem.REDHAT, RHEL9, "python3.11-wheel", "1:0.36.2-7.el9", "python-wheel", "1:0.36.2-7.el9")
-    hit = found(list(match([pkg], db)))["RHSA-2026:9001"]
+    hit = found(list(match([pkg], db)))["CVE-2026-40001"]
     assert (hit.matched_name, hit.matched_version) == ("python-wheel", "1:0.36.2-7.el9")
     assert hit.severity_source == "cvss" and hit.severity.value == "high"
 
@@ -218,5 +218,5 @@ def test_sbom_scan_of_a_rhel_and_an_ubuntu_image(db: VulnDB, tmp_path: Path,
     assert args.handler(args) == 1
     findings = json.loads(capsys.readouterr().out)["findings"]
     got = {(f["package"]["name"], f["vulnerability_id"], tuple(f["fixed_versions"])) for f in findings}
-    assert got == {("python3-wheel", "RHSA-2026:9001", ("1:0.36.2-8.el9",)),
+    assert got == {("python3-wheel", "CVE-2026-40001", ("1:0.36.2-8.el9",)),
                    ("libssl3", "CVE-2026-40004", ("3.0.2-0ubuntu1.15",))}

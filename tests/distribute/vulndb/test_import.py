@@ -179,6 +179,37 @@ def test_reimport_keeps_the_newer_record(tmp_path: Path) -> None:
         (tmp_path / f"{i}.json").write_text(json.dumps(rec))
         assert run(["db", "import", str(tmp_path / f"{i}.json"), "--db", str(db)]) == 0
     with VulnDB(db) as vdb:
-        ((_, entry),) = vdb.candidates("PyPI", "", ["demo"])
+        ((_, entry),) = vdb.candidates_by_name("PyPI", "", ["demo"])["demo"]
     assert entry.ranges[0].events[-1].version == "2.0"
     assert io  # keep the import for readers who extend these tests with in-memory zips
+
+
+def _as_schema_1(db: Path) -> None:
+    """Turn a database into the version-1 layout (no related/covers columns), as cloudward 1 wrote it."""
+    conn = sqlite3.connect(db)
+    conn.execute("ALTER TABLE advisories DROP COLUMN related")
+    conn.execute("ALTER TABLE advisories DROP COLUMN covers")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+
+
+def test_database_from_an_older_schema_is_refused_by_scans_and_rebuilt_by_import(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "v.db"
+    assert run(["db", "import", str(SAMPLE / "ghsa"), "--db", str(db)]) == 0
+    _as_schema_1(db)
+    capsys.readouterr()
+    assert run(["db", "status", "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "schema version 1 is older" in err and "cloudward db update" in err and "Traceback" not in err
+    (tmp_path / "bom.json").write_text(json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []}))
+    assert run(["sbom", "scan", str(tmp_path / "bom.json"), "--db", str(db)]) == 2
+    # the next import starts a new database in the current layout from its own input only
+    assert run(["db", "import", str(SAMPLE / "osv" / "crates.io"), "--db", str(db)]) == 0
+    assert "older database schema" in caplog.text
+    with VulnDB(db) as v:
+        status = v.status()
+    assert status.schema_version == SCHEMA_VERSION == 2
+    assert [s.location for s in status.sources] == [str(SAMPLE / "osv" / "crates.io")]
+    assert set(status.affected_by_ecosystem) == {"crates.io"}

@@ -42,7 +42,8 @@ class VulnerabilityMatch:
     """One vulnerability in one package.
 
     ``vulnerability_id`` prefers the CVE id; ``aliases`` are every other id of
-    the merged advisories (GHSA, DSA, DEBIAN-CVE…). ``matched_name`` and
+    the merged advisories (GHSA, DSA, DEBIAN-CVE…) and of the distro notices that
+    fix it among others (RHSA, DLA). ``matched_name`` and
     ``matched_version`` are what was compared: a Debian binary package is
     matched through its source package and source version.
     """
@@ -61,6 +62,7 @@ class VulnerabilityMatch:
     summary: str
     references: tuple[str, ...]
     records: tuple[str, ...]  # ids of the database records that matched
+    related: tuple[str, ...] = ()  # OSV "related" ids of those records: see also, not this vulnerability
     suppressed: VexSuppression | None = None
 
     @property
@@ -88,6 +90,7 @@ class VulnerabilityMatch:
             "layer": pkg.layer,
             "url": self.url,
             "records": list(self.records),
+            "related": list(self.related),
             "vex": ({"status": sup.status, "justification": sup.justification, "detail": sup.detail,
                      "document": sup.document} if sup else None),
         }

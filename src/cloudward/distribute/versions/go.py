@@ -32,4 +32,5 @@ def normalize(version: str) -> str:
 
 
 def compare(a: str, b: str) -> int:
-    return semver.compare(normalize(a), normalize(b))
+    ka, kb = semver.parse(normalize(a)), semver.parse(normalize(b))
+    return (ka > kb) - (ka < kb)

@@ -7,7 +7,7 @@ import functools
 from packaging.version import InvalidVersion as _PackagingInvalid
 from packaging.version import Version
 
-from cloudward.distribute.versions._base import InvalidVersion, cmp
+from cloudward.distribute.versions._base import InvalidVersion
 
 name = "pep440"
 
@@ -21,4 +21,5 @@ def parse(version: str) -> Version:
 
 
 def compare(a: str, b: str) -> int:
-    return cmp(parse(a), parse(b))
+    va, vb = parse(a), parse(b)
+    return (va > vb) - (va < vb)

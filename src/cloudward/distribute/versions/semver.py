@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 
-from cloudward.distribute.versions._base import InvalidVersion, cmp
+from cloudward.distribute.versions._base import InvalidVersion
 
 name = "semver"
 
@@ -23,28 +23,28 @@ _RE = re.compile(
 _LOOSE = re.compile(r"^[=v\s]*(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-?([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?"
                     r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$")
 
-Key = tuple[int, int, int, tuple[tuple[int, int, str], ...] | None]
+Key = tuple[int, int, int, tuple[tuple[int, int, str] | int, ...]]
 
 
 @functools.lru_cache(maxsize=65536)
 def parse(version: str) -> Key:
+    """A key whose tuple order is SemVer precedence.
+
+    The pre-release part is ``(1,)`` for a release and ``(0, identifiers...)`` for a
+    pre-release, so a release sorts after its pre-releases and a longer run of equal
+    identifiers after a shorter one; identifiers are ``(0, n, "")`` (numeric, by value)
+    or ``(1, 0, text)`` (alphanumeric, ASCII order, above every numeric one).
+    """
     m = _RE.match(version.strip()) or _LOOSE.match(version.strip())
     if not m:
         raise InvalidVersion(f"not a semantic version: {version!r}")
     major, minor, patch = (int(g) if g else 0 for g in m.group(1, 2, 3))
     pre = m.group(4)
-    pre_key: tuple[tuple[int, int, str], ...] | None = None
-    if pre:
-        pre_key = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
-    return major, minor, patch, pre_key
+    if not pre:
+        return major, minor, patch, (1,)
+    return major, minor, patch, (0, *((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")))
 
 
 def compare(a: str, b: str) -> int:
     ka, kb = parse(a), parse(b)
-    r = cmp(ka[:3], kb[:3])
-    if r:
-        return r
-    pa, pb = ka[3], kb[3]
-    if pa is None or pb is None:
-        return 0 if pa is pb else (1 if pa is None else -1)
-    return cmp(pa, pb)
+    return (ka > kb) - (ka < kb)

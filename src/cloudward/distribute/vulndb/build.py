@@ -60,9 +60,7 @@ class DbWriter:
         row = c.execute("SELECT modified, aliases FROM advisories WHERE id = ?", (adv.id,)).fetchone()
         if adv.partial:
             aliases = sorted(set(adv.aliases) | set(json.loads(row[1]) if row else ()))
-            c.execute("INSERT OR REPLACE INTO advisories VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                      (adv.id, adv.modified, adv.published, adv.withdrawn, adv.summary, json.dumps(aliases),
-                       json.dumps(list(adv.cvss)), adv.database_severity, json.dumps(list(adv.references)), source_id))
+            self._put(adv, aliases, source_id)
             for a in adv.affected:
                 c.execute("DELETE FROM affected WHERE advisory_id = ? AND ecosystem = ? AND release = ? AND name = ?",
                           (adv.id, a.ecosystem, a.release, a.name))
@@ -73,14 +71,19 @@ class DbWriter:
             if row is not None:
                 c.execute("DELETE FROM affected WHERE advisory_id = ?", (adv.id,))
                 c.execute("DELETE FROM aliases WHERE advisory_id = ?", (adv.id,))
-            aliases = list(adv.aliases)
-            c.execute("INSERT OR REPLACE INTO advisories VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                      (adv.id, adv.modified, adv.published, adv.withdrawn, adv.summary, json.dumps(aliases),
-                       json.dumps(list(adv.cvss)), adv.database_severity, json.dumps(list(adv.references)), source_id))
+            self._put(adv, list(adv.aliases), source_id)
         c.executemany("INSERT INTO affected VALUES (?, ?, ?, ?, ?)",
                       [(adv.id, a.ecosystem, a.release, a.name, affected_to_json(a)) for a in adv.affected])
         c.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?)", [(al, adv.id) for al in adv.aliases])
         self.written += 1
+
+    def _put(self, adv: Advisory, aliases: list[str], source_id: int) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO advisories (id, modified, published, withdrawn, summary, aliases, cvss, "
+            "database_severity, refs, source_id, related, covers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (adv.id, adv.modified, adv.published, adv.withdrawn, adv.summary, json.dumps(aliases),
+             json.dumps(list(adv.cvss)), adv.database_severity, json.dumps(list(adv.references)), source_id,
+             json.dumps(list(adv.related)), json.dumps(list(adv.covers))))
 
 
 @contextlib.contextmanager
@@ -102,8 +105,11 @@ def building(path: Path) -> Iterator[DbWriter]:
         if path.exists():
             old = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
             try:
-                check_schema(old, str(path))
-                old.backup(conn)
+                if check_schema(old, str(path)) == SCHEMA_VERSION:
+                    old.backup(conn)
+                else:
+                    log.warning("%s has an older database schema; building a new database from this import "
+                                "alone (run 'cloudward db update' or re-import every source)", path)
             finally:
                 old.close()
         conn.execute("PRAGMA journal_mode = OFF")  # the build file is private until the swap

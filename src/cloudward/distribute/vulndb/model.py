@@ -71,6 +71,9 @@ class Advisory:
     ``partial`` records (from distro feeds) merge into an existing record of the
     same id per (ecosystem, release, package) instead of replacing it, because a
     feed file covers one release at a time.
+
+    A notice (``DSA-…``, ``RHSA-…``) fixes one or more vulnerabilities: one becomes an
+    alias (the notice *is* that vulnerability's distro view); several go to ``covers``.
     """
 
     id: str
@@ -84,3 +87,8 @@ class Advisory:
     references: tuple[str, ...] = ()
     affected: tuple[Affected, ...] = ()
     partial: bool = False
+    #: OSV ``related``: other vulnerabilities worth knowing about, not this one (shown, never merged).
+    related: tuple[str, ...] = ()
+    #: The vulnerabilities a distro *notice* fixes together (a DLA's ``upstream`` CVEs, an RHSA's
+    #: ``related`` CVEs), when there are several: the matcher reports each of them on its own.
+    covers: tuple[str, ...] = ()

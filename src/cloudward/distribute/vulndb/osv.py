@@ -99,6 +99,33 @@ def _distro_word(items: list[Any]) -> str | None:
     return None
 
 
+#: Id prefixes of distro notices, which list the CVEs they fix in ``related`` (Red Hat, Rocky, Alma,
+#: Debian and Ubuntu notices; the OSV ``upstream`` field says the same thing where it is used).
+NOTICE_PREFIXES = ("RHSA-", "RHBA-", "RHEA-", "RLSA-", "RLBA-", "RLEA-", "ALSA-", "ALBA-", "ALEA-", "DSA-", "DLA-",
+                   "DTSA-", "USN-")
+
+
+def _covered(rid: str, aliases: tuple[str, ...], upstream: list[str], related: tuple[str, ...]
+             ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(aliases, covers): the upstream vulnerabilities of a distro record.
+
+    OSV ``upstream`` names them (``UBUNTU-CVE-2024-6387`` → ``CVE-2024-6387``, ``DLA-3623-1`` → 44
+    kernel CVEs); distro notices put their CVEs in ``related`` (``RHSA-2024:6220``). ``related`` of any
+    other record means "see also" — a GHSA's incomplete-fix sibling — and is never followed. One
+    upstream id is this record's vulnerability: it merges like an alias. Several are covered
+    one by one. A record that already carries a CVE id or alias is that CVE's record.
+    """
+    ups = list(dict.fromkeys(u for u in upstream if u != rid))
+    if rid.startswith(NOTICE_PREFIXES):
+        ups += [r for r in related if r.startswith("CVE-") and r not in ups]
+    ups = [u for u in ups if u not in aliases]
+    if not ups or rid.startswith("CVE-") or any(a.startswith("CVE-") for a in aliases):
+        return aliases, ()
+    if len(ups) == 1:
+        return (*aliases, ups[0]), ()
+    return aliases, tuple(ups)
+
+
 def _severity_word(db: Any) -> str | None:
     if isinstance(db, dict) and isinstance(db.get("severity"), str):
         return str(db["severity"])
@@ -122,11 +149,8 @@ def parse_record(data: Any, unknown: dict[str, int] | None = None) -> Advisory:
     published = _timestamp(data, "published")
     withdrawn = _timestamp(data, "withdrawn")
     aliases = tuple(a for a in _list(data, "aliases", "") if isinstance(a, str))
-    # A distro record of one upstream vulnerability (UBUNTU-CVE-2024-6387 → CVE-2024-6387) is that
-    # vulnerability: merge it like an alias. A notice that fixes many (DLA-3623-1, 44 CVEs) is not one of them.
-    upstream = [u for u in _list(data, "upstream", "") if isinstance(u, str)]
-    if len(upstream) == 1 and upstream[0] not in aliases:
-        aliases += (upstream[0],)
+    related = tuple(r for r in _list(data, "related", "") if isinstance(r, str))
+    aliases, covers = _covered(rid, aliases, [u for u in _list(data, "upstream", "") if isinstance(u, str)], related)
     cvss = _severity_vectors(_list(data, "severity", ""), "")
     ubuntu_word = _distro_word(_list(data, "severity", ""))
     refs = tuple(r["url"] for r in _list(data, "references", "") if isinstance(r, dict)
@@ -165,4 +189,5 @@ def parse_record(data: Any, unknown: dict[str, int] | None = None) -> Advisory:
     return Advisory(id=rid, modified=modified, aliases=aliases, published=published, withdrawn=withdrawn,
                     summary=str(data.get("summary") or "")[:500], cvss=tuple(dict.fromkeys(cvss)),
                     database_severity=_severity_word(data.get("database_specific")), references=refs,
-                    affected=tuple(affected))
+                    affected=tuple(affected), related=tuple(r for r in related if r not in aliases and r not in covers),
+                    covers=covers)

@@ -1,13 +1,17 @@
 """The SQLite layout of the vulnerability database and its version.
 
 ``PRAGMA user_version`` holds ``SCHEMA_VERSION``. A database from a newer
-cloudward is refused (we cannot know what it means); an older one is rebuilt by
-the next import or update.
+cloudward is refused (we cannot know what it means); an older one is refused by
+scans with advice and rebuilt from scratch by the next import or update (its
+rows were written by older parsing rules, so they are not carried over).
+
+Version 2 added ``advisories.related`` and ``advisories.covers`` and splits
+Ubuntu's product lines (``20.04/fips-updates``) from their base release.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -32,7 +36,9 @@ CREATE TABLE IF NOT EXISTS advisories (
     cvss TEXT NOT NULL,          -- JSON array of vectors
     database_severity TEXT,
     refs TEXT NOT NULL,          -- JSON array of URLs
-    source_id INTEGER NOT NULL
+    source_id INTEGER NOT NULL,
+    related TEXT NOT NULL,       -- JSON array: OSV related ids (shown, not merged)
+    covers TEXT NOT NULL         -- JSON array: the vulnerabilities a notice fixes, when several
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS affected (
     advisory_id TEXT NOT NULL,

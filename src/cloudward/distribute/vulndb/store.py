@@ -13,6 +13,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -40,6 +41,8 @@ class AdvisoryInfo:
     cvss: tuple[str, ...]
     database_severity: str | None
     references: tuple[str, ...]
+    related: tuple[str, ...] = ()
+    covers: tuple[str, ...] = ()  # a notice's several vulnerabilities (see ``Advisory.covers``)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -124,6 +127,18 @@ def affected_to_json(a: Affected) -> str:
     return json.dumps(d, separators=(",", ":"))
 
 
+#: A constant column list (no user text is ever formatted into SQL here).
+_INFO_COLUMNS = "id, aliases, withdrawn, summary, cvss, database_severity, refs, related, covers"
+
+
+def _info(row: tuple[Any, ...]) -> AdvisoryInfo:
+    """An ``AdvisoryInfo`` from a row of ``_INFO_COLUMNS``."""
+    loads = orjson.loads
+    return AdvisoryInfo(id=row[0], aliases=tuple(loads(row[1])), withdrawn=row[2], summary=row[3],
+                        cvss=tuple(loads(row[4])), database_severity=row[5], references=tuple(loads(row[6])),
+                        related=tuple(loads(row[7])), covers=tuple(loads(row[8])))
+
+
 class VulnDB:
     """A read-only handle on one database file."""
 
@@ -140,6 +155,11 @@ class VulnDB:
         except sqlite3.Error as e:
             raise InputError(f"cannot open the vulnerability database: {e}", file=str(self.path)) from e
         self.schema_version = check_schema(self._conn, str(self.path))
+        if self.schema_version < SCHEMA_VERSION:
+            self._conn.close()
+            raise InputError(f"database schema version {self.schema_version} is older than this cloudward's "
+                             f"({SCHEMA_VERSION}); run 'cloudward db update' (or your 'db import' again) to rebuild "
+                             "it", file=str(self.path))
         self._advisory = functools.lru_cache(maxsize=65536)(self._load_advisory)
 
     def close(self) -> None:
@@ -151,18 +171,6 @@ class VulnDB:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def candidates(self, ecosystem: str, release: str, names: Iterable[str]) -> list[tuple[str, Affected]]:
-        """(advisory id, affected entry) for every entry filed under these names in this ecosystem and release.
-
-        Entries without a release (``Debian`` rather than ``Debian:12``) apply to every release.
-        """
-        wanted = list(dict.fromkeys(names))
-        marks = ",".join("?" * len(wanted))
-        rows = self._conn.execute(
-            f"SELECT advisory_id, release, name, data FROM affected WHERE ecosystem = ? AND name IN ({marks}) "  # noqa: S608
-            "AND (release = ? OR release = '')", (ecosystem, *wanted, release)).fetchall()
-        return [(r[0], affected_from_json(ecosystem, r[1], r[2], r[3])) for r in rows]
-
     def candidates_by_name(self, ecosystem: str, release: str, names: Iterable[str]
                            ) -> dict[str, list[tuple[AdvisoryInfo, Affected]]]:
         """Every live (not withdrawn) advisory entry filed under any of ``names``, in one query.
@@ -173,39 +181,42 @@ class VulnDB:
         """
         wanted = json.dumps(sorted(set(names)))
         rows = self._conn.execute(
-            "SELECT f.name, f.release, f.data, a.id, a.aliases, a.summary, a.cvss, a.database_severity, a.refs "
-            "FROM affected AS f JOIN advisories AS a ON a.id = f.advisory_id "
+            "SELECT f.name, f.release, f.data, a.id, a.aliases, a.summary, a.cvss, a.database_severity, a.refs, "
+            "a.related, a.covers FROM affected AS f JOIN advisories AS a ON a.id = f.advisory_id "
             "WHERE f.ecosystem = ? AND f.name IN (SELECT value FROM json_each(?)) AND f.release IN (?, '') "
             "AND a.withdrawn IS NULL ORDER BY f.name, f.release, f.rowid", (ecosystem, wanted, release)).fetchall()
         out: dict[str, list[tuple[AdvisoryInfo, Affected]]] = {}
         infos: dict[str, AdvisoryInfo] = {}
         loads = orjson.loads
-        for name, rel, data, aid, aliases, summary, cvss, db_sev, refs in rows:
+        for name, rel, data, aid, aliases, summary, cvss, db_sev, refs, related, covers in rows:
             info = infos.get(aid)
             if info is None:
                 info = infos[aid] = AdvisoryInfo(id=aid, aliases=tuple(loads(aliases)), withdrawn=None,
                                                  summary=summary, cvss=tuple(loads(cvss)),
-                                                 database_severity=db_sev, references=tuple(loads(refs)))
+                                                 database_severity=db_sev, references=tuple(loads(refs)),
+                                                 related=tuple(loads(related)), covers=tuple(loads(covers)))
             out.setdefault(name, []).append((info, affected_from_json(ecosystem, rel, name, data)))
         return out
 
-    def related_many(self, ids: Iterable[str]) -> dict[str, list[AdvisoryInfo]]:
-        """``related`` for many ids in two queries: id → advisories that are it or name it as an alias."""
+    def lenders(self, ids: Iterable[str]) -> dict[str, list[AdvisoryInfo]]:
+        """id → the advisories that are it or name it as an alias *and* carry a CVSS vector or severity word.
+
+        For matches whose own records have no score: two queries for all of them, and
+        only records that can lend something are decoded.
+        """
         wanted = json.dumps(sorted(set(ids)))
         pairs = self._conn.execute(
             "SELECT alias, advisory_id FROM aliases WHERE alias IN (SELECT value FROM json_each(?)) "
             "UNION SELECT id, id FROM advisories WHERE id IN (SELECT value FROM json_each(?))",
             (wanted, wanted)).fetchall()
         needed = json.dumps(sorted({aid for _, aid in pairs}))
-        infos = {r[0]: AdvisoryInfo(id=r[0], aliases=tuple(orjson.loads(r[1])), withdrawn=r[2], summary=r[3],
-                                    cvss=tuple(orjson.loads(r[4])), database_severity=r[5],
-                                    references=tuple(orjson.loads(r[6])))
-                 for r in self._conn.execute(
-                     "SELECT id, aliases, withdrawn, summary, cvss, database_severity, refs FROM advisories "
-                     "WHERE id IN (SELECT value FROM json_each(?))", (needed,))}
+        infos = {r[0]: _info(r) for r in self._conn.execute(
+            f"SELECT {_INFO_COLUMNS} FROM advisories WHERE id IN (SELECT value FROM json_each(?)) "  # noqa: S608
+            "AND (cvss != '[]' OR database_severity IS NOT NULL)", (needed,))}
         out: dict[str, list[AdvisoryInfo]] = {}
         for key, aid in pairs:
-            out.setdefault(key, []).append(infos[aid])
+            if aid in infos:
+                out.setdefault(key, []).append(infos[aid])
         return out
 
     def age_info(self) -> DbAge:
@@ -218,22 +229,9 @@ class VulnDB:
         return result
 
     def _load_advisory(self, advisory_id: str) -> AdvisoryInfo | None:
-        row = self._conn.execute("SELECT id, aliases, withdrawn, summary, cvss, database_severity, refs "
-                                 "FROM advisories WHERE id = ?", (advisory_id,)).fetchone()
-        if row is None:
-            return None
-        return AdvisoryInfo(id=row[0], aliases=tuple(json.loads(row[1])), withdrawn=row[2], summary=row[3],
-                            cvss=tuple(json.loads(row[4])), database_severity=row[5],
-                            references=tuple(json.loads(row[6])))
-
-    def related(self, ids: Iterable[str]) -> list[AdvisoryInfo]:
-        """Other advisories that name any of ``ids`` as an alias, or are one of them (for severity enrichment)."""
-        wanted = list(dict.fromkeys(ids))
-        marks = ",".join("?" * len(wanted))
-        rows = self._conn.execute(
-            f"SELECT advisory_id FROM aliases WHERE alias IN ({marks}) UNION SELECT id FROM advisories "  # noqa: S608
-            f"WHERE id IN ({marks})", (*wanted, *wanted)).fetchall()
-        return [a for (aid,) in rows if (a := self.advisory(aid)) is not None]
+        row = self._conn.execute(f"SELECT {_INFO_COLUMNS} FROM advisories WHERE id = ?",  # noqa: S608
+                                 (advisory_id,)).fetchone()
+        return None if row is None else _info(row)
 
     def status(self) -> DbStatus:
         c = self._conn
