@@ -213,3 +213,35 @@ def test_database_from_an_older_schema_is_refused_by_scans_and_rebuilt_by_import
     assert status.schema_version == SCHEMA_VERSION == 2
     assert [s.location for s in status.sources] == [str(SAMPLE / "osv" / "crates.io")]
     assert set(status.affected_by_ecosystem) == {"crates.io"}
+
+
+def _limit_file_size() -> None:
+    """In the child: files may not grow past 128 KiB; writing past it fails with EFBIG instead of a signal."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (128 << 10, 128 << 10))
+
+
+def test_a_full_disk_during_import_leaves_the_previous_database(tmp_path: Path) -> None:
+    """The file-size limit makes the kernel refuse writes mid-build, as a full disk does (EFBIG vs ENOSPC)."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "v.db"
+    assert run(["db", "import", str(SAMPLE / "osv" / "crates.io"), "--db", str(db)]) == 0
+    before = digest(db)
+    assert db.stat().st_size < (128 << 10)
+    big = go_zip(tmp_path / "go.zip")  # the Go sample grows the database to ~300 KiB
+    proc = subprocess.run([sys.executable, "-m", "cloudward", "db", "import", str(big), "--db", str(db)],
+                          capture_output=True, text=True, preexec_fn=_limit_file_size, timeout=120,
+                          env={"PYTHONPATH": str(Path(__file__).resolve().parents[3] / "src"), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 3, proc.stderr
+    err = proc.stderr.strip().splitlines()[-1]
+    assert "writing the vulnerability database failed" in err and f"{db} is unchanged" in err
+    assert "Traceback" not in proc.stderr
+    assert digest(db) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".v.db")] == []
+    with VulnDB(db) as vdb:
+        assert set(vdb.status().affected_by_ecosystem) == {"crates.io"}

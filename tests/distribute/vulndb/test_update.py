@@ -108,3 +108,27 @@ def test_failed_update_leaves_previous_database(osv_server: tuple[str, Path, lis
     assert "corrupt or truncated zip" in err and "HTTP 404" in err
     assert digest(db) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_full_disk_during_update_leaves_the_previous_database(
+        osv_server: tuple[str, Path, list[tuple[str, str | None]]], tmp_path: Path) -> None:
+    """A child process whose files cannot grow past 128 KiB (EFBIG, as ENOSPC on a full disk) updates Go."""
+    import subprocess
+    import sys
+
+    from tests.distribute.vulndb.test_import import _limit_file_size
+
+    url, _, _ = osv_server
+    db = tmp_path / "v.db"
+    assert run(["db", "update", "--db", str(db), "--base-url", url, "--ecosystem", "crates.io"]) == 0
+    before = digest(db)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cloudward", "db", "update", "--db", str(db), "--base-url", url, "--ecosystem", "Go",
+         "--ecosystem", "crates.io"], capture_output=True, text=True, preexec_fn=_limit_file_size,
+        timeout=120, env={"PYTHONPATH": str(Path(__file__).resolve().parents[3] / "src"), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr and f"{db} is unchanged" in proc.stderr
+    assert digest(db) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    with VulnDB(db) as vdb:
+        assert set(vdb.status().affected_by_ecosystem) == {"crates.io"}
