@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Real parts the tests use: an OCI registry, htpasswd for its basic auth, rpm as a version-ordering
-# oracle, Go to build a real Go binary for the SBOM cataloger, openssl for test CAs and tokens.
-DEBIAN_PACKAGES := docker-registry apache2-utils rpm golang-go openssl
+# Real parts the tests use: an OCI registry, htpasswd for its basic auth, rpm and PHP with
+# composer/semver as version-ordering oracles, Go to build a real Go binary for the SBOM cataloger,
+# openssl for test CAs and tokens.
+DEBIAN_PACKAGES := docker-registry apache2-utils rpm php-cli php-composer-semver golang-go openssl
 
 .PHONY: install demo test lint unit docs clean
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from cloudward.distribute.versions import apk, dpkg, generic, go, maven, nuget, pep440, rpm, rubygems, semver
+from cloudward.distribute.versions import apk, composer, dpkg, go, maven, nuget, pep440, rpm, rubygems, semver
 from cloudward.distribute.versions._base import InvalidVersion, VersionScheme
 
 __all__ = ["SCHEMES", "InvalidVersion", "VersionScheme", "compare", "scheme_for"]
@@ -33,7 +33,7 @@ SCHEMES: dict[str, ModuleType] = {
     "Maven": maven,
     "RubyGems": rubygems,
     "NuGet": nuget,
-    "Packagist": generic,
+    "Packagist": composer,
 }
 
 
