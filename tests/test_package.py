@@ -50,4 +50,5 @@ def test_every_rule_id_is_unique_and_slugged() -> None:
     assert len(ids) == len(set(ids))
     assert len(ids) >= 40
     prefixes = {i.split(".", 1)[0] for i in ids}
-    assert prefixes <= {"pod", "k8s", "rbac", "service", "ingress", "netpol", "dockerfile", "secret"}, prefixes
+    allowed = {"pod", "k8s", "rbac", "service", "ingress", "netpol", "namespace", "dockerfile", "secret"}
+    assert prefixes <= allowed, prefixes

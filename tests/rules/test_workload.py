@@ -50,6 +50,9 @@ def test_rule_ids_are_unique_and_all_present() -> None:
         "k8s.default-namespace",
         "pod.sensitive-host-path",
         "pod.runtime-socket-mount",
+        "pod.low-gid",
+        "pod.root-group",
+        "pod.privileged-port",
     ):
         assert wanted in BY_ID
 
@@ -419,6 +422,104 @@ def test_default_namespace_does_not_cover_cluster_scoped_kinds() -> None:
     assert "ClusterRole" not in kinds and "Namespace" not in kinds
 
 
+# --- group identity ----------------------------------------------------------------------------------------------
+
+
+def test_root_group_messages_name_the_container_or_the_pod() -> None:
+    o = obj(
+        """
+        kind: Pod
+        metadata: {name: p}
+        spec:
+          securityContext: {fsGroup: 0, supplementalGroups: [0]}
+          containers: [{name: a, securityContext: {runAsGroup: 0}}]
+        """
+    )
+    assert found("pod.root-group", o) == [
+        (("spec", "containers", 0, "securityContext", "runAsGroup"), "a"),
+        (("spec", "securityContext", "fsGroup"), None),
+        (("spec", "securityContext", "supplementalGroups", 0), None),
+    ]
+    assert messages("pod.root-group", o)[0] == 'container "a" runs with GID 0, the root group, as its primary group'
+
+
+@pytest.mark.parametrize("value", ["false", "true", '"0"', "0.0", "null", "[0]"])
+def test_group_rules_read_only_integers(value: str) -> None:
+    # false == 0 and 0.0 == 0 in Python; neither is a GID the API would accept
+    o = obj(
+        f"""
+        kind: Pod
+        metadata: {{name: p}}
+        spec:
+          securityContext: {{runAsGroup: {value}, fsGroup: {value}, supplementalGroups: [{value}]}}
+          containers: [{{name: a}}]
+        """
+    )
+    assert found("pod.root-group", o) == []
+    assert found("pod.low-gid", o) == []
+
+
+def test_low_gid_message() -> None:
+    o = obj("{kind: Pod, metadata: {name: p}, spec: {containers: [{name: a, securityContext: {runAsGroup: 33}}]}}")
+    assert messages("pod.low-gid", o) == ['container "a" runs with GID 33, below 10000 where host groups live']
+
+
+# --- privileged ports --------------------------------------------------------------------------------------------
+
+
+def test_privileged_port_message_says_node_network_for_host_network_pods() -> None:
+    o = obj(
+        """
+        kind: Pod
+        metadata: {name: p}
+        spec:
+          hostNetwork: true
+          securityContext:
+            sysctls: [{name: net.ipv4.ip_unprivileged_port_start, value: "0"}]
+          containers: [{name: a, ports: [{containerPort: 53}]}]
+        """
+    )
+    # net.* sysctls do not apply to host-network pods: the port stays privileged
+    assert found("pod.privileged-port", o) == [(("spec", "containers", 0, "ports", 0, "containerPort"), "a")]
+    assert messages("pod.privileged-port", o) == [
+        'container "a" declares containerPort 53 on the node\'s own network, below 1024: '
+        "binding it needs root or CAP_NET_BIND_SERVICE"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sysctls", "reported"),
+    [
+        ('[{name: net.ipv4.ip_unprivileged_port_start, value: "0"}]', False),
+        ('[{name: net/ipv4/ip_unprivileged_port_start, value: " 443 "}]', False),
+        ('[{name: net.ipv4.ip_unprivileged_port_start, value: "444"}]', True),
+        ('[{name: net.ipv4.ip_unprivileged_port_start, value: "2048"}]', True),
+        ('[{name: net.ipv4.ip_unprivileged_port_start, value: "low"}]', True),
+        ("[{name: net.ipv4.ip_unprivileged_port_start, value: 0}]", True),
+        ('[{name: net.ipv4.ip_local_port_range, value: "0"}]', True),
+        ("[null, 3]", True),
+        ("{name: x}", True),
+    ],
+)
+def test_privileged_port_sysctl(sysctls: str, reported: bool) -> None:
+    o = obj(
+        f"""
+        kind: Pod
+        metadata: {{name: p}}
+        spec:
+          securityContext: {{sysctls: {sysctls}}}
+          containers: [{{name: a, ports: [{{containerPort: 443}}]}}]
+        """
+    )
+    assert bool(found("pod.privileged-port", o)) is reported
+
+
+@pytest.mark.parametrize("port", ["0", "-1", "true", '"80"', "1024", "65535", "null"])
+def test_privileged_port_ignores_invalid_and_high_ports(port: str) -> None:
+    o = obj(f"{{kind: Pod, spec: {{containers: [{{name: a, ports: [{{containerPort: {port}}}]}}]}}}}")
+    assert found("pod.privileged-port", o) == []
+
+
 # --- robustness --------------------------------------------------------------------------------------------------
 
 GARBAGE = [
@@ -430,6 +531,8 @@ GARBAGE = [
     "{kind: Pod, spec: {containers: [{name: a, livenessProbe: [], resources: {limits: {cpu: .nan}}}]}}",
     "{kind: ServiceAccount, automountServiceAccountToken: [false]}",
     "{kind: CronJob, spec: {jobTemplate: []}}",
+    "{kind: Pod, spec: {securityContext: {supplementalGroups: {a: 0}, sysctls: {a: b}}, containers: [{ports: 80}]}}",
+    "{kind: Pod, spec: {securityContext: [], containers: [{securityContext: 0, ports: [null, {containerPort: {}}]}]}}",
 ]
 
 

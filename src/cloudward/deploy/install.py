@@ -151,6 +151,7 @@ def manifests(opts: InstallOptions, ca: KeyPair | None = None, serving: KeyPair 
                      "metadata": _md(f"{NAME}-tls", ns, labels),
                      "data": {"tls.crt": base64.b64encode(serving.cert_pem).decode(),
                               "tls.key": base64.b64encode(serving.key_pem).decode(), "ca.crt": ca_bundle}})
+    objs += _namespace_limits(opts, labels)
     objs += [_deployment(opts, labels), _pdb(ns, labels), _service(ns, labels), _network_policy(ns, labels)]
     objs += _webhooks(opts, labels, ca_bundle)
     return objs
@@ -217,6 +218,36 @@ def _md(name: str, ns: str | None, labels: dict[str, str]) -> dict[str, Any]:
     return md
 
 
+def _webhook_resources(opts: InstallOptions) -> dict[str, dict[str, str]]:
+    return {"requests": {"cpu": "250m", "memory": "192Mi"},
+            "limits": {"cpu": "1", "memory": f"{160 * opts.workers + 64}Mi"}}
+
+
+def _namespace_limits(opts: InstallOptions, labels: dict[str, str]) -> list[dict[str, Any]]:
+    """A LimitRange and a ResourceQuota for the namespace that only the webhook runs in.
+
+    The quota admits twice what a rolling update needs (replicas plus the surge pod), so a
+    ``kubectl scale`` or a stuck rollout is never starved by it, while a runaway workload in the
+    namespace still is; the LimitRange gives anything else (a debug pod) small defaults and caps
+    every container at the webhook's own limits. The scan-cache init container asks for less than
+    the webhook, so it fits both.
+    """
+    ns, res = opts.namespace, _webhook_resources(opts)
+    pods = 2 * (opts.replicas + 1)
+    limit_memory = int(res["limits"]["memory"].removesuffix("Mi"))
+    return [
+        {"apiVersion": "v1", "kind": "LimitRange", "metadata": _md(NAME, ns, labels),
+         "spec": {"limits": [{"type": "Container", "max": dict(res["limits"]),
+                              "default": {"cpu": "100m", "memory": "64Mi"},
+                              "defaultRequest": {"cpu": "50m", "memory": "32Mi"}}]}},
+        {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": _md(NAME, ns, labels),
+         "spec": {"hard": {"pods": str(pods), "requests.cpu": f"{250 * pods}m",
+                           "requests.memory": f"{192 * pods}Mi", "limits.cpu": str(pods),
+                           "limits.memory": f"{limit_memory * pods}Mi", "services.loadbalancers": "0",
+                           "services.nodeports": "0"}}},
+    ]
+
+
 def _deployment(opts: InstallOptions, labels: dict[str, str]) -> dict[str, Any]:
     probe: dict[str, Any] = {"httpGet": {"path": "/healthz", "port": "https", "scheme": "HTTPS"}, "periodSeconds": 10,
              "timeoutSeconds": 2, "failureThreshold": 3}
@@ -233,8 +264,7 @@ def _deployment(opts: InstallOptions, labels: dict[str, str]) -> dict[str, Any]:
                  "--workers", str(opts.workers)],
         "ports": [{"name": "https", "containerPort": PORT, "protocol": "TCP"}],
         "env": [{"name": "TMPDIR", "value": "/tmp"}],  # noqa: S108 — an in-memory emptyDir of this pod
-        "resources": {"requests": {"cpu": "250m", "memory": "192Mi"},
-                      "limits": {"cpu": "1", "memory": f"{160 * opts.workers + 64}Mi"}},
+        "resources": _webhook_resources(opts),
         "livenessProbe": probe, "readinessProbe": ready,
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                             "runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,

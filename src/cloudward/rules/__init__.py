@@ -14,10 +14,10 @@ __all__ = ["builtin_rules"]
 
 def builtin_rules() -> RuleRegistry:
     """A fresh registry with every built-in rule, in documentation order."""
-    from cloudward.rules import crossobject, dockerfile, network, pss, rbac, secrets, workload
+    from cloudward.rules import crossobject, dockerfile, namespaces, network, pss, rbac, secrets, workload
 
     registry = RuleRegistry()
-    for module in (pss, workload, network, rbac, crossobject, dockerfile, secrets):
+    for module in (pss, workload, network, rbac, crossobject, namespaces, dockerfile, secrets):
         for rule in module.RULES:
             registry.register(rule)
     return registry
