@@ -6,6 +6,7 @@ import importlib.metadata
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -224,6 +225,44 @@ def test_go_binary_build_info(tmp_path: Path) -> None:
     go_pkgs = {(p.name, p.version) for p in sbom.packages if p.ecosystem is Ecosystem.GO}
     assert ("stdlib", "v" + go_version.removeprefix("go")) in go_pkgs
     assert next(p for p in sbom.packages if p.name == "stdlib").path == "/usr/local/bin/hello"
+
+
+def test_rust_cargo_auditable_crates(tmp_path: Path) -> None:
+    """A real Rust binary (rustc) given a ``.dep-v0`` section the way cargo-auditable embeds one (objcopy).
+
+    The JSON follows cargo-auditable's schema (rustsec.org/schemas/cargo-auditable.json): packages by
+    index, ``source`` crates.io/git/local/registry, ``kind`` build or runtime (the default), one ``root``.
+    """
+    import zlib
+
+    objcopy = shutil.which("objcopy")
+    if objcopy is None:
+        pytest.skip("objcopy (Debian binutils) is not installed")
+    binary = tmp_path / "hello"
+    rustc = shutil.which("rustc")
+    if rustc is not None:
+        (tmp_path / "main.rs").write_text('fn main() { println!("hi"); }\n')
+        subprocess.run([rustc, "-O", "-o", str(binary), str(tmp_path / "main.rs")], check=True, timeout=240,
+                       capture_output=True)
+    else:  # any ELF executable carries the section the same way
+        shutil.copy(Path(sys.executable).resolve(), binary)
+    info = {"packages": [
+        {"name": "hello", "version": "0.1.0", "source": "local", "dependencies": [1, 2, 3], "root": True},
+        {"name": "serde", "version": "1.0.210", "source": "crates.io", "dependencies": [3]},
+        {"name": "time", "version": "0.3.20", "source": "registry", "kind": "runtime"},
+        {"name": "cc", "version": "1.1.21", "source": "crates.io", "kind": "build"},
+    ]}
+    (tmp_path / "dep.zlib").write_bytes(zlib.compress(json.dumps(info).encode()))
+    subprocess.run([objcopy, "--add-section", f".dep-v0={tmp_path / 'dep.zlib'}", "--set-section-flags",
+                    ".dep-v0=noload,readonly", str(binary)], check=True, timeout=60)
+    built = build_image([[Item("usr/local/bin/hello", binary.read_bytes(), mode=0o755)]])
+    layout = write_layout(tmp_path / "layout", built, "v1")
+    with open_image(f"oci:{layout}:v1") as image:
+        sbom = generate_sbom(image)
+    crates = {(p.name, p.version, p.purl, p.path) for p in sbom.packages if p.ecosystem is Ecosystem.CRATES_IO}
+    # the root crate (local) and the build-only dependency are not in the binary's runtime
+    assert crates == {("serde", "1.0.210", "pkg:cargo/serde@1.0.210", "/usr/local/bin/hello"),
+                      ("time", "0.3.20", "pkg:cargo/time@0.3.20", "/usr/local/bin/hello")}
 
 
 def test_java_nested_jars(tmp_path: Path) -> None:
