@@ -329,3 +329,10 @@ def test_rule_metadata_is_complete() -> None:
         assert r.id.startswith("rbac.") and r.target is Target.K8S_OBJECT
         assert r.kinds <= {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
         assert r.description and r.remediation and r.references
+
+
+def test_node_proxy_in_a_namespaced_role_grants_nothing() -> None:
+    """Nodes are cluster-scoped: the RBAC authorizer never applies a Role's rule to them."""
+    r = rule([""], ["nodes/proxy"], ["get"])
+    assert paths("rbac.node-proxy", role(r, kind="Role")) == []
+    assert paths("rbac.node-proxy", role(r, kind="ClusterRole")) == [("rules", 0, "resources", 0)]

@@ -122,7 +122,8 @@ RULES: tuple[Rule, ...] = (
     _role_rule(
         "rbac.node-proxy", "Role can reach the kubelet API through nodes/proxy", Severity.HIGH, check_node_proxy,
         "nodes/proxy forwards requests to the kubelet API, which can run commands in every container on the "
-        "node; requests through it bypass admission control and most audit logging.",
+        "node; requests through it bypass admission control and most audit logging. Only ClusterRoles are checked: "
+        "nodes are cluster-scoped, so a namespaced Role's grant on them gives nothing.",
         "Remove nodes/proxy; monitoring agents usually need only nodes/metrics or nodes/stats.",
         Controls(cis=("5.1.10",), nsa=_NSA_RBAC, nist_800_190=_NIST_ADMIN, attack=("T1609",))),
     _role_rule(

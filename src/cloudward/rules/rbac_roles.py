@@ -14,7 +14,15 @@ from collections.abc import Iterator
 from cloudward.core.model import Violation
 from cloudward.core.rules import RuleContext
 from cloudward.k8s.object import K8sObject
-from cloudward.rules.rbac_match import RBAC_GROUP, PolicyRule, grants_by_entry, quote_list, role_rules, via
+from cloudward.rules.rbac_match import (
+    CLUSTER_ROLE_KINDS,
+    RBAC_GROUP,
+    PolicyRule,
+    grants_by_entry,
+    quote_list,
+    role_rules,
+    via,
+)
 
 
 def check_wildcard_verbs(obj: K8sObject, ctx: RuleContext) -> Iterator[Violation]:
@@ -122,6 +130,8 @@ _KUBELET_VERBS = ("get", "create", "update", "patch", "delete")
 
 
 def check_node_proxy(obj: K8sObject, ctx: RuleContext) -> Iterator[Violation]:
+    if obj.kind not in CLUSTER_ROLE_KINDS:  # nodes are cluster-scoped: a namespaced Role's grant on them is void
+        return
     for rule in role_rules(obj):
         if not rule.allows_group(""):
             continue
