@@ -228,3 +228,83 @@ def test_server_over_tls_pins_on_mutate_and_denies_unsigned_on_validate(  # type
     conn.request("GET", "/metrics")
     metrics = conn.getresponse().read().decode()
     assert 'rule="pod.image-signature"' in metrics
+
+
+def test_concurrent_reviews_of_one_image_share_one_registry_round_trip() -> None:
+    """SingleFlight: the leader's call is held until seven more callers wait; all get its one result."""
+    import threading
+
+    from cloudward.deploy.verifier import SingleFlight
+
+    flight: SingleFlight[str] = SingleFlight()
+    release = threading.Event()
+    calls: list[int] = []
+
+    def slow() -> str:
+        calls.append(1)
+        assert flight.wait_for_waiters("k", 7, timeout=30)
+        release.wait(30)
+        return "digest"
+
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(flight.do("k", slow))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    assert flight.wait_for_waiters("k", 7, timeout=30)
+    release.set()
+    for t in threads:
+        t.join(30)
+    assert results == ["digest"] * 8 and calls == [1]
+    assert flight.waiting("k") == 0  # the flight is over: the next call starts a new one
+    assert flight.do("k", lambda: "again") == "again"
+
+
+def test_a_failed_flight_fails_its_waiters_and_is_not_remembered() -> None:
+    import threading
+
+    from cloudward.deploy.verifier import GateUnavailable, SingleFlight
+
+    flight: SingleFlight[str] = SingleFlight()
+    errors: list[str] = []
+
+    def failing() -> str:
+        assert flight.wait_for_waiters("k", 2, timeout=30)
+        raise GateUnavailable("registry r unavailable")
+
+    def call() -> None:
+        try:
+            flight.do("k", failing)
+        except GateUnavailable as e:
+            errors.append(str(e))
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == ["registry r unavailable"] * 3
+    assert flight.do("k", lambda: "recovered") == "recovered"
+
+
+def test_concurrent_verifications_through_the_real_registry_evaluate_once(registry: Registry,  # noqa: F811
+                                                                         project: Project) -> None:
+    import threading
+
+    image, digest = signed(registry, project, "gate/burst")
+    policy = load_policy(project.write(SIG))
+    rt = runtime(policy)
+    assert rt.verifier is not None
+    start = threading.Barrier(12)
+    verdicts: list[Any] = []
+
+    def review() -> None:
+        start.wait(30)
+        verdicts.append(rt.verifier.verify(image))  # type: ignore[union-attr]
+
+    threads = [threading.Thread(target=review) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(verdicts) == 12 and all(v.verified and v.digest == digest for v in verdicts)
+    assert rt.verifier.evaluations == 1 and rt.resolver.lookups == 1

@@ -8,7 +8,10 @@ a verified digest for ``cache_ttl`` seconds, a refusal for
 ``failure_cache_ttl``; tag → digest resolutions for ``cache_ttl``. A cached
 review touches no network. A registry that fails (unreachable, 5xx, timeout,
 refused credentials) raises ``GateUnavailable``, never a verdict, and is not
-cached: the webhook's failure mode decides.
+cached: the webhook's failure mode decides. Concurrent reviews of one image
+(a ReplicaSet creating 50 pods at once) share one registry round trip: while a
+resolution or verification of a key is in flight, later callers wait for its
+result instead of starting their own (``SingleFlight``).
 
 In the server, reviews that need the registry run in a small thread pool
 (``deploy.offload``) while cached reviews are judged on the event loop, so the
@@ -95,6 +98,60 @@ class TtlCache(Generic[V]):
         return len(self._data)
 
 
+class _Call(Generic[V]):
+    __slots__ = ("done", "error", "value", "waiting")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: V | None = None
+        self.error: BaseException | None = None
+        self.waiting = 0
+
+
+class SingleFlight(Generic[V]):
+    """At most one call per key at a time; callers that arrive meanwhile get that call's result or error."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, _Call[V]] = {}
+        self._lock = threading.Condition()
+
+    def do(self, key: str, fn: Callable[[], V]) -> V:
+        with self._lock:
+            call = self._calls.get(key)
+            leader = call is None
+            if call is None:
+                call = self._calls[key] = _Call()
+            else:
+                call.waiting += 1
+                self._lock.notify_all()
+        if not leader:
+            call.done.wait()
+            if call.error is not None:
+                raise call.error
+            return call.value  # type: ignore[return-value]  # set before done, by the leader
+        try:
+            call.value = fn()
+            return call.value
+        except BaseException as e:
+            call.error = e
+            raise
+        finally:
+            with self._lock:
+                del self._calls[key]
+            call.done.set()
+
+    def waiting(self, key: str) -> int:
+        """How many callers are waiting for the call in flight for ``key`` (0 when none is)."""
+        with self._lock:
+            call = self._calls.get(key)
+            return call.waiting if call is not None else 0
+
+    def wait_for_waiters(self, key: str, n: int, timeout: float) -> bool:
+        """Block until ``n`` callers wait on ``key`` (for tests and the bench); False on timeout."""
+        with self._lock:
+            return self._lock.wait_for(lambda: (c := self._calls.get(key)) is not None and c.waiting >= n, timeout)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class SignatureVerdict:
     """The answer for one image: verified (with the digest that was verified) or the reason it is not."""
@@ -116,6 +173,7 @@ class DigestResolver:
         self._clients: dict[str, RegistryClient] = {}
         self._digests: TtlCache[str] = TtlCache(clock)
         self._lock = threading.Lock()
+        self.flights: SingleFlight[str | None] = SingleFlight()
         self.lookups = 0  # registry round trips, for tests and metrics
 
     def client(self, ref: RegistryRef) -> RegistryClient:
@@ -138,6 +196,12 @@ class DigestResolver:
         key = str(ref)
         cached = self._digests.get(key)
         self.stats.cache(gate, "digest", cached is not None)
+        if cached is not None:
+            return cached
+        return self.flights.do(key, lambda: self._resolve(ref, key, gate))
+
+    def _resolve(self, ref: RegistryRef, key: str, gate: str) -> str | None:
+        cached = self._digests.get(key)  # resolved by a flight that ended while this one was starting
         if cached is not None:
             return cached
         self.lookups += 1
@@ -176,6 +240,7 @@ class ImageVerifier:
         self.gate = gate
         self.resolver = resolver
         self._verdicts: TtlCache[SignatureVerdict] = TtlCache(clock)
+        self.flights: SingleFlight[SignatureVerdict] = SingleFlight()
         self.evaluations = 0  # full policy evaluations (registry round trips), for tests and metrics
 
     def cached(self, image: str) -> SignatureVerdict | None:
@@ -204,6 +269,14 @@ class ImageVerifier:
         stats.cache("signature", "verdict", cached is not None)
         if cached is not None:
             return dataclasses.replace(cached, image=image)
+        verdict = self.flights.do(key, lambda: self._evaluate(image, ref, digest, key))
+        return verdict if verdict.image == image else dataclasses.replace(verdict, image=image)
+
+    def _evaluate(self, image: str, ref: RegistryRef, digest: str, key: str) -> SignatureVerdict:
+        stats = self.resolver.stats
+        cached = self._verdicts.get(key)  # decided by a flight that ended while this one was starting
+        if cached is not None:
+            return cached
         self.evaluations += 1
         access = self.resolver.access
         start = time.perf_counter()
