@@ -49,7 +49,16 @@ DLA = {  # a DLA fixing two CVEs in one upload
 }
 TRACKER = {"libxml2": {"CVE-2026-40031": {"description": "fixed earlier, in a point release",
                                           "releases": {"bullseye": {"status": "resolved", "urgency": "medium",
-                                                                    "fixed_version": "2.9.10+dfsg-6.7+deb11u3"}}}}}
+                                                                    "fixed_version": "2.9.10+dfsg-6.7+deb11u3"}}}},
+           "libxslt": {"CVE-2026-40051": {"description": "the vulnerable code is not built in Debian",
+                                          "releases": {"bullseye": {"status": "resolved", "urgency": "unimportant",
+                                                                    "fixed_version": "0"}}}}}
+DLA_XSLT = {  # a notice that also names a CVE the tracker says never affected this package
+    "schema_version": "1.6.0", "id": "DLA-9999-2", "modified": "2026-09-11T00:00:00Z",
+    "upstream": ["CVE-2026-40051", "CVE-2026-40052"], "summary": "libxslt security update",
+    "affected": [{"package": {"name": "libxslt", "ecosystem": "Debian:11"},
+                  "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.1.34-4+deb11u2"}]}]}],
+}
 GHSA = {  # "related" is a sibling vulnerability: shown, never merged or expanded
     **osv("GHSA-aaaa-bbbb-cccc", "PyPI", "fancylib", [{"introduced": "0"}, {"fixed": "2.0"}],
           aliases=["CVE-2026-40041"]), "related": ["CVE-2026-40042"]}
@@ -74,7 +83,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> VulnDB:
     tmp = tmp_path_factory.mktemp("notices")
     (tmp / "tracker.json").write_text(json.dumps(TRACKER))
     path = tmp / "vuln.db"
-    import_paths(path, [str(write_records(tmp / "osv", [RHSA_TWO, CVE_40012, DLA, GHSA, UBUNTU_LINES])),
+    import_paths(path, [str(write_records(tmp / "osv", [RHSA_TWO, CVE_40012, DLA, DLA_XSLT, GHSA, UBUNTU_LINES])),
                         str(tmp / "tracker.json")])
     return VulnDB(path)
 
@@ -126,6 +135,13 @@ def test_the_per_cve_record_decides_over_the_notice_that_lists_it(db: VulnDB) ->
     # one result for CVE-2026-40031: the tracker record and the DLA never both report it
     assert both["CVE-2026-40031"].fixed_versions == ("2.9.10+dfsg-6.7+deb11u3",)
     assert both["CVE-2026-40031"].aliases == ("DEBIAN-CVE-2026-40031",)
+
+
+def test_a_tracker_not_affected_verdict_overrides_the_notice(db: VulnDB) -> None:
+    pkg = Package(name="libxslt1.1", version="1.1.34-4+deb11u1", ecosystem=Ecosystem.DEBIAN,
+                  purl="pkg:deb/debian/libxslt1.1@1.1.34-4+deb11u1?distro=debian-11", source_name="libxslt",
+                  distro=Distro("debian", "11"))
+    assert set(found(list(match([pkg], db)))) == {"CVE-2026-40052"}
 
 
 def test_related_of_an_ordinary_record_is_shown_not_merged(db: VulnDB) -> None:

@@ -185,3 +185,24 @@ def test_equal_packages_in_different_layers_each_get_their_own_matches(sample_db
     assert first and [m.vulnerability_id for m in first] == [m.vulnerability_id for m in second]
     assert "CVE-2021-33194" in ids(first)
     assert found == first + second  # package order is kept
+
+
+def test_distro_not_affected_verdicts_are_kept_and_never_match(tmp_path: Path) -> None:
+    """Alpine's secfixes "0" and the Debian tracker's fixed_version "0" are stored as not-affected, not dropped."""
+    secdb = {"distroversion": "v3.19", "reponame": "main", "packages": [{"pkg": {"name": "busybox", "secfixes": {
+        "0": ["CVE-2026-50001"], "1.36.1-r16": ["CVE-2026-50002"]}}}]}
+    tracker = {"bash": {"CVE-2026-50003": {"releases": {"bookworm": {"status": "resolved", "fixed_version": "0",
+                                                                     "urgency": "unimportant"}}}}}
+    (tmp_path / "main.json").write_text(json.dumps(secdb))
+    (tmp_path / "tracker.json").write_text(json.dumps(tracker))
+    import_paths(tmp_path / "v.db", [str(tmp_path / "main.json"), str(tmp_path / "tracker.json")])
+    with VulnDB(tmp_path / "v.db") as db:
+        stored = {(e.name, e.status) for entries in (db.candidates_by_name("Alpine", "3.19", ["busybox"]),
+                                                      db.candidates_by_name("Debian", "12", ["bash"]))
+                  for hits in entries.values() for _, e in hits}
+        assert stored == {("busybox", DistroStatus.NOT_AFFECTED), ("busybox", DistroStatus.FIXED),
+                          ("bash", DistroStatus.NOT_AFFECTED)}
+        alpine = Distro("alpine", "3.19.1")
+        found = list(match([pkg(Ecosystem.ALPINE, "busybox", "1.36.1-r15", alpine, source="busybox"),
+                            pkg(Ecosystem.DEBIAN, "bash", "5.2.15-2+b2", Distro("debian", "12"), source="bash")], db))
+    assert ids(found) == {"CVE-2026-50002"}

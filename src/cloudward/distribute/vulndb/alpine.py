@@ -46,11 +46,12 @@ def convert(data: dict[str, Any], modified: str) -> Iterator[Advisory]:
                         fixes[key] = str(version)
     by_id: dict[str, list[Affected]] = {}
     for (vid, name), version in fixes.items():
-        if version == "0":
-            continue  # never affected in this release
-        rng = Range("ECOSYSTEM", (Event("introduced", "0"), Event("fixed", version)))
-        by_id.setdefault(vid, []).append(Affected(ecosystem="Alpine", release=release, name=name, ranges=(rng,),
-                                                  status=DistroStatus.FIXED))
+        if version == "0":  # never affected in this release: stored as that verdict, never matched
+            entry = Affected(ecosystem="Alpine", release=release, name=name, status=DistroStatus.NOT_AFFECTED)
+        else:
+            rng = Range("ECOSYSTEM", (Event("introduced", "0"), Event("fixed", version)))
+            entry = Affected(ecosystem="Alpine", release=release, name=name, ranges=(rng,), status=DistroStatus.FIXED)
+        by_id.setdefault(vid, []).append(entry)
     for vid, affected in by_id.items():
         yield Advisory(id=f"ALPINE-{vid}", modified=modified, aliases=(vid,) if vid.startswith("CVE-") else (),
                        references=(f"https://security.alpinelinux.org/vuln/{vid}",), affected=tuple(affected),

@@ -4,8 +4,8 @@ Shape: source package → CVE (or TEMP-) id → ``releases`` → codename →
 ``{status, fixed_version, urgency, nodsa, nodsa_reason}``. Each id becomes one
 ``DEBIAN-<id>`` advisory (the id osv.dev uses for the same data) aliased to the
 CVE, with one affected entry per (release, source package). The tracker's
-verdicts are kept: ``fixed_version: "0"`` means not affected; an open entry is
-unfixed, no-dsa, postponed, ignored or end-of-life.
+verdicts are kept: ``fixed_version: "0"`` means not affected (stored, never
+matched); an open entry is unfixed, no-dsa, postponed, ignored or end-of-life.
 """
 
 from __future__ import annotations
@@ -85,8 +85,8 @@ def convert(data: dict[str, Any], modified: str) -> Iterator[Advisory]:
                     log.debug("unknown Debian codename %r in %s/%s", codename, package, vid)
                     release = codename
                 status, fixed = _status(rel)
-                if status is DistroStatus.NOT_AFFECTED:
-                    continue
+                # not-affected verdicts are stored too: they never match, but they are this CVE's precise
+                # record for the package, so a DLA listing the CVE cannot report it (see match/matcher.py)
                 ranges: tuple[Range, ...] = ()
                 if fixed is not None:
                     ranges = (Range("ECOSYSTEM", (Event("introduced", "0"), Event("fixed", fixed))),)
