@@ -150,3 +150,63 @@ def test_live_burst_is_sent_when_it_opens_and_its_total_when_it_closes() -> None
     assert [(a.rule, a.count) for a in sink.alerts if a.rule == BURST] == [(BURST, 10), (BURST, 14)]
     d.close()
     assert len([a for a in sink.alerts if a.rule == BURST]) == 2  # nothing left to report at shutdown
+
+
+SPREAD = "Secrets Listed In Many Namespaces"
+
+
+def listings(user: str, namespaces: list[str], start: int = 0, step: int = 10) -> list[dict[str, Any]]:
+    """One successful ``list secrets`` per namespace, ``step`` seconds apart."""
+    return [audit_event("list", "secrets", namespace=ns, user=user, code=200,
+                        time=(T0 + dt.timedelta(seconds=start + i * step)).isoformat().replace("+00:00", "Z"))
+            for i, ns in enumerate(namespaces)]
+
+
+def test_builtin_distinct_threshold_counts_namespaces_not_requests(tmp_path: Path) -> None:
+    """Five namespaces' secrets within 300 s is collection (T1552.007); twenty listings of two namespaces is not."""
+    hit = listings("dave", ["shop", "billing", "auth", "search", "payments"])
+    again = listings("dave", ["shop", "ops"], start=45)  # within the burst: one new namespace
+    busy = listings("erin", ["shop", "billing"] * 10, step=5)  # near miss: many requests, two namespaces
+    slow = listings("frank", ["a", "b", "c", "d", "e"], step=100)  # near miss: five namespaces over 400 s
+    events = sorted(hit + again + busy + slow, key=lambda e: e["stageTimestamp"])
+    report = detect_files([write_log(tmp_path / "a.log", events)], load_rules_args([]))
+    spread = [a for a in report.alerts if a.rule == SPREAD]
+    assert [(a.event["user"]["username"], a.count) for a in spread] == [("dave", 6)]
+    (alert,) = spread
+    assert alert.output_fields["burst.namespaces"] == ["auth", "billing", "ops", "payments", "search", "shop"]
+    assert alert.output.startswith("'Secrets Listed In Namespace By Human' in 6 distinct namespace values within "
+                                   "300s (user=dave)")
+    assert alert.rule_id == "k8s-audit.secrets-listed-in-many-namespaces" and "T1552.007" in alert.attack
+
+
+def test_a_threshold_over_several_rules_and_distinct_keys_from_config(tmp_path: Path) -> None:
+    text = ("detect:\n  thresholds:\n    - rule: [Secrets Listed In Namespace By Human, Forbidden API Request]\n"
+            "      name: Credential Hunt\n      count: 3\n      window: 60\n      distinct: namespace\n")
+    policy = parse_detect_section(detect_node(text), "cfg.yaml")
+    (th,) = policy.thresholds
+    assert th.rules == ("Secrets Listed In Namespace By Human", "Forbidden API Request") and th.distinct == "namespace"
+    # two successful listings and one refused one, three namespaces: the two rules count together
+    refused = audit_event("list", "secrets", namespace="auth", user="gina", code=403,
+                          time=(T0 + dt.timedelta(seconds=30)).isoformat().replace("+00:00", "Z"))
+    events = [*listings("gina", ["shop", "billing"]), refused]
+    report = detect_files([write_log(tmp_path / "a.log", events)], load_rules_args([]), policy=policy)
+    assert [(a.rule, a.count) for a in report.alerts if a.rule == "Credential Hunt"] == [("Credential Hunt", 3)]
+
+
+@pytest.mark.parametrize(("text", "message", "line"), [
+    ("detect:\n  thresholds:\n    - {rule: X, count: 3, window: 5, distinct: user}\n", "'user' is also in 'by'", 3),
+    ("detect:\n  thresholds:\n    - {rule: X, count: 3, window: 5, distinct: pod}\n", "distinct", 3),
+    ("detect:\n  thresholds:\n    - {rule: [], count: 3, window: 5}\n", "name at least one rule", 3),
+])
+def test_bad_distinct_threshold_config(text: str, message: str, line: int) -> None:
+    with pytest.raises(ConfigError, match=message) as e:
+        parse_detect_section(detect_node(text), "cfg.yaml")
+    assert e.value.line == line
+
+
+def test_a_threshold_over_a_list_naming_an_unknown_rule_names_it(tmp_path: Path) -> None:
+    text = ("detect:\n  thresholds:\n    - rule: [Forbidden API Request, Secrets Listd]\n      count: 3\n"
+            "      window: 5\n")
+    policy = parse_detect_section(detect_node(text), "cfg.yaml")
+    with pytest.raises(ConfigError, match="'Secrets Listd'"):
+        detect_files([write_log(tmp_path / "a.log", [])], load_rules_args([]), policy=policy)

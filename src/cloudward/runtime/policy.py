@@ -53,7 +53,7 @@ SELECTORS: dict[str, tuple[str, ...]] = {
 BURST_KEYS = ("user", "namespace", "resource", "name", "verb", "source_ip")
 _SECTION_KEYS = {"exceptions", "thresholds"}
 _EXCEPTION_KEYS = {"rule", "rules", "reason", "expires", *SELECTORS}
-_THRESHOLD_KEYS = {"rule", "name", "count", "window", "by", "priority", "tags"}
+_THRESHOLD_KEYS = {"rule", "name", "count", "window", "by", "distinct", "priority", "tags"}
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -92,9 +92,13 @@ class AlertException:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Threshold:
-    """A rule evaluated across events: ``count`` alerts of ``rule`` for one key within ``window`` seconds."""
+    """A rule evaluated across events: ``count`` alerts of ``rules`` for one key within ``window`` seconds.
 
-    rule: str
+    With ``distinct``, what is counted is the distinct values of that key among those
+    alerts (one user listing secrets in five namespaces, not five times in one).
+    """
+
+    rules: tuple[str, ...]
     name: str
     count: int
     window: float
@@ -102,6 +106,12 @@ class Threshold:
     priority: Priority = Priority.WARNING
     tags: tuple[str, ...] = ()
     origin: str = ""
+    distinct: str | None = None
+
+    @property
+    def rule(self) -> str:
+        """The counted rules as one text, for messages and reports."""
+        return " | ".join(self.rules)
 
     @property
     def slug(self) -> str:
@@ -109,11 +119,15 @@ class Threshold:
         return "k8s-audit." + (_SLUG.sub("-", self.name.lower()).strip("-") or "threshold")
 
 
-#: The built-in threshold: bursts of 403s from one user are permission discovery (ATT&CK T1613, T1087, T1069).
+#: The built-in thresholds: bursts of 403s from one user are permission discovery (ATT&CK T1613, T1087,
+#: T1069); one person listing the secrets of namespace after namespace is collecting credentials (T1552.007).
 BUILTIN_THRESHOLDS = (
-    Threshold(rule="Forbidden API Request", name="Burst of Forbidden API Requests", count=10, window=60.0,
+    Threshold(rules=("Forbidden API Request",), name="Burst of Forbidden API Requests", count=10, window=60.0,
               priority=Priority.WARNING,
               tags=("k8s", "mitre_discovery", "T1613", "T1087", "T1069"), origin="<builtin>"),
+    Threshold(rules=("Secrets Listed In Namespace By Human",), name="Secrets Listed In Many Namespaces", count=5,
+              window=300.0, distinct="namespace", priority=Priority.WARNING,
+              tags=("k8s", "mitre_credential_access", "mitre_discovery", "T1552.007", "T1613"), origin="<builtin>"),
 )
 
 
@@ -189,24 +203,34 @@ class _Parser(NodeParser):
         m = self.mapping(node, where, _THRESHOLD_KEYS)
         for key in ("rule", "count", "window"):
             if key not in m:
-                raise self.fail(node, f"{where} needs '{key}' (rule: the rule whose alerts are counted, count: how "
-                                "many, window: within how many seconds)")
-        rule = self.string(m["rule"], f"{where}.rule")
+                raise self.fail(node, f"{where} needs '{key}' (rule: the rule (or list of rules) whose alerts are "
+                                "counted, count: how many, window: within how many seconds)")
+        rules = tuple(dict.fromkeys(self.strings(m["rule"], f"{where}.rule")))
+        if not rules or not all(r.strip() for r in rules):
+            raise self.fail(m["rule"], f"{where}.rule: name at least one rule, as written after 'rule:' in the rules")
         by = tuple(self.strings(m["by"], f"{where}.by")) if "by" in m else ("user",)
         bad = next((k for k in by if k not in BURST_KEYS), None)
         if bad is not None:
             raise self.fail(m["by"], f"{where}.by: unknown key {bad!r}; use: {', '.join(BURST_KEYS)}")
+        distinct = None
+        if "distinct" in m:
+            distinct = self.choice(m["distinct"], f"{where}.distinct", list(BURST_KEYS))
+            if distinct in by:
+                raise self.fail(m["distinct"], f"{where}.distinct: {distinct!r} is also in 'by', so every group has "
+                                "one value of it; count distinct values of a key you do not group by")
         priority = Priority.WARNING
         if "priority" in m:
             try:
                 priority = Priority.parse(self.string(m["priority"], f"{where}.priority"))
             except ValueError as e:
                 raise self.fail(m["priority"], f"{where}.priority: {e}") from None
-        return Threshold(rule=rule, name=self.string(m["name"], f"{where}.name") if "name" in m else f"Burst of {rule}",
+        default_name = f"Burst of {' / '.join(rules)}" if distinct is None else \
+            f"{' / '.join(rules)} Across Many {distinct}s"
+        return Threshold(rules=rules, name=self.string(m["name"], f"{where}.name") if "name" in m else default_name,
                          count=int(self.positive(m["count"], f"{where}.count", whole=True)),
                          window=self.positive(m["window"], f"{where}.window", whole=False), by=by, priority=priority,
                          tags=tuple(self.strings(m["tags"], f"{where}.tags")) if "tags" in m else (),
-                         origin=self.where(node))
+                         origin=self.where(node), distinct=distinct)
 
 
 __all__ = ["BUILTIN_THRESHOLDS", "SELECTORS", "AlertException", "DetectPolicy", "Threshold", "parse_detect_section"]

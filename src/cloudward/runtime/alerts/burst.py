@@ -1,13 +1,15 @@
-"""Threshold rules across events: N alerts of one rule for one key within a window become one burst alert.
+"""Threshold rules across events: N alerts of some rules for one key within a window become one burst alert.
 
 Falco rules see one event at a time, so "a user got 403 forty times in a minute"
 (permission discovery, ATT&CK T1613/T1087) cannot be written as a condition. The
-tracker watches the alerts of a base rule (``Forbidden API Request``) and keeps, per
+tracker watches the alerts of base rules (``Forbidden API Request``) and keeps, per
 key (by default the user), the times of the last ``count`` of them. When ``count``
 fall within ``window`` seconds of event time, a burst opens; it stays open while
 further alerts follow within ``window`` of the previous one, and its ``count`` is
-the total. Memory per key is bounded by ``count``; idle keys are forgotten by
-``expire``.
+the total. A ``distinct`` threshold counts distinct values of a field instead
+(namespaces whose secrets one person listed): per value only its newest alert is
+kept, and the burst's ``count`` is the number of values. Memory per key is
+bounded by ``count``; idle keys are forgotten by ``expire``.
 """
 
 from __future__ import annotations
@@ -35,14 +37,19 @@ class Burst:
     last_time: str
     count: int
     sent: int = 0  # the count last reported (live mode sends the total again only if it grew)
+    values: set[Any] | None = None  # a distinct threshold's values seen
 
     def alert(self) -> Alert:
         th, first = self.threshold, self.first
         who = " ".join(f"{k}={v if v is not None else '<NA>'}" for k, v in zip(th.by, self.key, strict=True))
-        output = (f"{self.count} x {th.rule!r} within {th.window:g}s ({who}), {first.time} to {self.last_time}; "
-                  f"first: {first.output}")
-        fields = {"burst.rule": th.rule, "burst.count": self.count, "burst.window": th.window,
-                  **{f"burst.{k}": v for k, v in zip(th.by, self.key, strict=True)}}
+        what = f"{self.count} x {th.rule!r}" if th.distinct is None else \
+            f"{th.rule!r} in {self.count} distinct {th.distinct} values"
+        output = f"{what} within {th.window:g}s ({who}), {first.time} to {self.last_time}; first: {first.output}"
+        fields: dict[str, Any] = {"burst.rule": th.rule, "burst.count": self.count, "burst.window": th.window,
+                                  **{f"burst.{k}": v for k, v in zip(th.by, self.key, strict=True)}}
+        if th.distinct is not None:
+            fields["burst.distinct"] = th.distinct
+            fields[f"burst.{th.distinct}s"] = sorted(str(v) for v in self.values or ())
         fp = hashlib.sha256(repr((th.name, self.key)).encode()).hexdigest()[:32]
         return Alert(th.name, th.priority, output, first.time, th.tags or first.tags, first.source, first.event, fp,
                      th.slug, fields, first.file, first.line, self.count, self.last_time)
@@ -55,7 +62,8 @@ class BurstTracker:
         self.thresholds = tuple(thresholds)
         self._by_rule: dict[str, list[Threshold]] = {}
         for th in thresholds:
-            self._by_rule.setdefault(th.rule, []).append(th)
+            for rule in th.rules:
+                self._by_rule.setdefault(rule, []).append(th)
         self._window = {th.name: th.window for th in thresholds}
         #: per (threshold, key): recent alert times within the window, sorted, at most ``count`` of them
         self._recent: dict[tuple[str, tuple[Any, ...]], list[tuple[float, Alert]]] = {}
@@ -76,13 +84,20 @@ class BurstTracker:
         closed: list[Burst] = []
         for th in thresholds:
             key = tuple(_value(alert.event, k) for k in th.by)
+            value = None if th.distinct is None else _value(alert.event, th.distinct)
+            if th.distinct is not None and value is None:
+                continue  # nothing to count distinctly
             slot = (th.name, key)
             b = self._open.get(slot)
             if b is not None:
                 if t < b.last_t - th.window:
                     continue  # too late to count
                 if t - b.last_t <= th.window:
-                    b.count += 1
+                    if b.values is None:
+                        b.count += 1
+                    else:
+                        b.values.add(value)
+                        b.count = len(b.values)
                     if t >= b.last_t:
                         b.last_t, b.last_time = t, alert.time
                     continue
@@ -92,12 +107,19 @@ class BurstTracker:
                 continue
             self._high[slot] = high
             recent = self._recent.setdefault(slot, [])
+            if th.distinct is not None:  # keep one alert per value: the newest
+                same = next((i for i, (_, a) in enumerate(recent) if _value(a.event, th.distinct) == value), None)
+                if same is not None:
+                    if recent[same][0] > t:
+                        continue
+                    del recent[same]
             bisect.insort(recent, (t, alert), key=lambda x: x[0])
             while recent[0][0] < high - th.window:
                 recent.pop(0)
             if len(recent) >= th.count:  # all within [high - window, high]
                 first = recent[0][1]
-                b = Burst(th, key, first, high, recent[-1][1].time, len(recent))
+                values = None if th.distinct is None else {_value(a.event, th.distinct) for _, a in recent}
+                b = Burst(th, key, first, high, recent[-1][1].time, len(recent), values=values)
                 self._open[slot] = b
                 del self._recent[slot], self._high[slot]
                 opened.append(b)

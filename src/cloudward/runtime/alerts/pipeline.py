@@ -21,15 +21,16 @@ from cloudward.runtime.policy import AlertException, DetectPolicy, Threshold
 
 
 def active_thresholds(policy: DetectPolicy, rule_names: Iterable[str]) -> tuple[Threshold, ...]:
-    """Thresholds whose base rule is loaded; one from ``.cloudward.yaml`` naming an unknown rule is an error."""
+    """Thresholds whose base rules are all loaded; one from ``.cloudward.yaml`` naming an unknown rule is an error."""
     names = set(rule_names)
     out = []
     for th in policy.thresholds:
-        if th.rule in names:
+        missing = [r for r in th.rules if r not in names]
+        if not missing:
             out.append(th)
         elif th.origin != "<builtin>":
             file, _, line = th.origin.rpartition(":")
-            raise ConfigError(f"threshold counts alerts of rule {th.rule!r}, which no loaded rules file enables; "
+            raise ConfigError(f"threshold counts alerts of rule {missing[0]!r}, which no loaded rules file enables; "
                               "use a rule name as written after 'rule:' in the rules", file=file,
                               line=int(line) if line.isdigit() else None)
     return tuple(out)

@@ -52,8 +52,9 @@ def render_json(report: DetectReport) -> str:
         },
         "rules": {"evaluated": len(rs.rules) if rs else 0, "kept_for_other_sources": rs.other_sources if rs else {},
                   "files": list(rs.definitions.files) if rs else [],
-                  "thresholds": [{"name": t.name, "rule": t.rule, "count": t.count, "window": t.window,
-                                  "by": list(t.by)} for t in report.thresholds]},
+                  "thresholds": [{"name": t.name, "rule": t.rule, "rules": list(t.rules), "count": t.count,
+                                  "window": t.window, "by": list(t.by), "distinct": t.distinct}
+                                 for t in report.thresholds]},
         "problems": [{"message": p.message, "file": p.file, "line": p.line} for p in report.problems],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
@@ -87,9 +88,11 @@ def to_scan_report(report: DetectReport) -> ScanReport:
                              "'exceptions' entry for this rule in a later rules file.",
                              kinds=frozenset({"audit.k8s.io/Event"}), controls=Controls(attack=d.attack))
     for t in report.thresholds:
-        tags = t.tags or (report.ruleset.by_name(t.rule).definition.tags if report.ruleset else ())
+        tags = t.tags or (report.ruleset.by_name(t.rules[0]).definition.tags if report.ruleset else ())
+        counted = f"alerts with {t.count} or more distinct {t.distinct} values" if t.distinct else \
+            f"{t.count} or more alerts"
         rules[t.slug] = Rule(id=t.slug, title=t.name, severity=t.priority.severity, target=Target.K8S_OBJECT,
-                             check=_no_check, description=f"{t.count} or more '{t.rule}' alerts for one "
+                             check=_no_check, description=f"'{t.rule}' {counted} for one "
                              f"{'+'.join(t.by)} within {t.window:g}s",
                              remediation="Find out whose credential this is and what it was probing; if expected, "
                              "add a detect.exceptions entry in .cloudward.yaml.",
