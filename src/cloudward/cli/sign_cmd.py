@@ -17,6 +17,7 @@ from typing import Any
 
 from cloudward.cli.keyless import add_keyless_flags, keyless_policy
 from cloudward.cli.output import write_output
+from cloudward.core import jsonsafe
 from cloudward.core.errors import InputError
 
 IMAGE_HELP = "REGISTRY/REPO[:TAG|@DIGEST] (docker:// optional); tags are resolved to the digest that is signed"
@@ -167,7 +168,7 @@ def run_verify_attestation(args: argparse.Namespace) -> int:
     ref, client = _client(args)
     out = verify_image_attestations(client, ref, [_public(k) for k in args.key], predicate_types=types,
                                     revoked=_revoked(args), threshold=args.threshold)
-    doc = out.to_dict() | {"statements": [json.loads(s.to_json()) for s in out.statements]}
+    doc = out.to_dict() | {"statements": [jsonsafe.loads(s.to_json()) for s in out.statements]}
     return _report(args, doc)
 
 
@@ -316,7 +317,7 @@ def _read(path: str, what: str) -> bytes:
 
 def _json_file(path: str, what: str) -> Any:
     try:
-        doc = json.loads(_read(path, what))
+        doc = jsonsafe.loads(_read(path, what))
     except (ValueError, UnicodeDecodeError) as e:
         raise InputError(f"{what} is not JSON: {e}", file=path) from None
     if not isinstance(doc, dict):

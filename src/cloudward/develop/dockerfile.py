@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import json
 from collections.abc import Iterable, Iterator
 
+from cloudward.core import jsonsafe
 from cloudward.core.errors import InputError
 from cloudward.core.imageref import ImageRef, parse_image
 from cloudward.core.model import Suppression, SuppressionSource
@@ -76,7 +76,7 @@ class Instruction:
         if not text.startswith("["):
             return None
         try:
-            parsed = json.loads(text)
+            parsed = jsonsafe.loads(text)
         except ValueError:
             return None
         if isinstance(parsed, list) and all(isinstance(x, str) for x in parsed):

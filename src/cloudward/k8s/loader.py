@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from cloudward.core import jsonsafe
 from cloudward.core.errors import InputError
 from cloudward.k8s.object import K8sObject
 
@@ -191,7 +192,7 @@ def _json_documents(text: str, file: str,
                     yaml_error: yaml.MarkedYAMLError) -> Iterator[K8sObject | Skipped | InputError]:
     """JSON that libyaml rejects (rare: e.g. some escapes); positions fall back to line 1."""
     try:
-        data = json.loads(text)
+        data = jsonsafe.loads(text)
     except json.JSONDecodeError as e:
         yield InputError(f"invalid JSON: {e.msg}; fix the syntax at this position", file=file, line=e.lineno,
                          column=e.colno)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import json
 import logging
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from cloudward.core import jsonsafe
 from cloudward.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def load_credentials(path: Path | None, registry: str) -> Credentials | None:
     if path is None:
         return None
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = jsonsafe.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError("registry auth file not found; check REGISTRY_AUTH_FILE", file=str(path)) from None
     except (OSError, ValueError) as e:

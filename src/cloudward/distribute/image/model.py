@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from collections.abc import Callable
 from typing import IO, Any
 
+from cloudward.core import jsonsafe
 from cloudward.distribute.image.errors import DigestMismatchError, ImageError
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -138,7 +138,7 @@ def load_json(image: str, what: str, data: bytes) -> dict[str, Any]:
     if len(data) > MAX_JSON_SIZE:
         raise ImageError(image, f"{what} is {len(data)} bytes, above the {MAX_JSON_SIZE} byte limit")
     try:
-        doc = json.loads(data)
+        doc = jsonsafe.loads(data)
     except (ValueError, UnicodeDecodeError) as e:
         raise ImageError(image, f"{what} is not valid JSON: {e}") from None
     if not isinstance(doc, dict):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import http.client
 import io
-import json
 import logging
 import socket
 import ssl
@@ -26,6 +25,7 @@ import weakref
 from pathlib import Path
 from typing import IO, Any, cast
 
+from cloudward.core import jsonsafe
 from cloudward.distribute.image.auth import Credentials, load_credentials, parse_challenge
 from cloudward.distribute.image.blobs import VerifyingReader, check_blob_digest, resolve_image
 from cloudward.distribute.image.connections import Body, Pool, Response
@@ -216,7 +216,7 @@ class RegistryClient:
             raise RegistryAuthError(self.name, f"token server {urllib.parse.urlsplit(realm).netloc} refused "
                                     f"({resp.status}); check the credentials in the auth file")
         try:
-            doc = json.loads(body)
+            doc = jsonsafe.loads(body)
             token = doc.get("token") or doc.get("access_token")
         except (ValueError, AttributeError):
             token = None
@@ -287,7 +287,7 @@ class RegistryClient:
         path: str | None = f"/v2/{repository}/tags/list?n=1000"
         while path:
             resp = self.request("GET", path, scope=_scope(repository))
-            doc = json.loads(resp.body.read(MAX_JSON_SIZE) or b"{}")
+            doc = jsonsafe.loads(resp.body.read(MAX_JSON_SIZE) or b"{}")
             resp.body.close()
             tags += [str(t) for t in doc.get("tags") or []]
             path = _next_link(resp.headers.get("Link"))
@@ -357,7 +357,7 @@ def _scope(repository: str, push: bool = False) -> str:
 
 def _error_detail(resp: Response) -> str:
     try:
-        doc = json.loads(resp.body.read(65536) or b"{}")
+        doc = jsonsafe.loads(resp.body.read(65536) or b"{}")
         errors = doc.get("errors") if isinstance(doc, dict) else None
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             return f": {errors[0].get('code', '')} {errors[0].get('message', '')}".rstrip()

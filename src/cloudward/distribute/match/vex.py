@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cloudward.core import jsonsafe
 from cloudward.core.errors import InputError
 from cloudward.distribute.match.model import VexSuppression, VulnerabilityMatch
 
@@ -128,7 +129,7 @@ def load_vex(path: str | Path) -> VexIndex:
     """Read an OpenVEX or CycloneDX VEX file; ``InputError`` for anything else."""
     where = str(path)
     try:
-        doc = json.loads(Path(path).read_bytes())
+        doc = jsonsafe.loads(Path(path).read_bytes())
     except OSError as e:
         raise InputError(f"cannot read VEX document: {e.strerror or e}", file=where) from e
     except (json.JSONDecodeError, UnicodeDecodeError) as e:

@@ -12,7 +12,6 @@ ELF parsing is pyelftools'.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import struct
 import zlib
@@ -21,6 +20,7 @@ from typing import IO, Any
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
+from cloudward.core import jsonsafe
 from cloudward.distribute.image import FileEntry
 from cloudward.distribute.packages import Ecosystem, Package
 
@@ -113,7 +113,7 @@ def rust_packages(elf: Any) -> list[Package]:
     try:
         d = zlib.decompressobj()
         raw = d.decompress(section.data(), MAX_DEP_JSON)
-        doc = json.loads(raw)
+        doc = jsonsafe.loads(raw)
     except (zlib.error, ValueError) as e:
         log.info("unreadable cargo-auditable data: %s", e)
         return []

@@ -8,10 +8,10 @@ others are projects or test fixtures. Lock files v1 (``dependencies``) and v2/v3
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import IO, Any
 
+from cloudward.core import jsonsafe
 from cloudward.distribute.image import FileEntry
 from cloudward.distribute.packages import Ecosystem, Package
 
@@ -76,7 +76,7 @@ class NpmCataloger:
 
     def analyze(self, entry: FileEntry, content: IO[bytes]) -> list[Package]:
         try:
-            doc = json.loads(content.read(MAX_JSON))
+            doc = jsonsafe.loads(content.read(MAX_JSON))
         except (ValueError, UnicodeDecodeError) as e:
             log.info("%s in layer %s is not valid JSON: %s", entry.display_path, entry.layer, e)
             return []

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from cloudward.core import jsonsafe
 from cloudward.core.errors import InputError
 from cloudward.distribute.packages import Package
 from cloudward.distribute.sbomread.purls import package_from_purl
@@ -124,7 +125,7 @@ def read_sbom(path: str | Path) -> Sbom:
     except OSError as e:
         raise InputError(f"cannot read SBOM: {e.strerror or e}; check the path", file=where) from e
     try:
-        doc = json.loads(raw)
+        doc = jsonsafe.loads(raw)
     except UnicodeDecodeError as e:
         raise InputError("SBOM is not UTF-8 JSON; only CycloneDX and SPDX JSON are read", file=where) from e
     except json.JSONDecodeError as e:

@@ -17,10 +17,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
+from cloudward.core import jsonsafe
 from cloudward.core.errors import InputError
 from cloudward.distribute.signing.blob import check_key
 from cloudward.distribute.signing.dsse import Envelope, envelope_verifies, parse_statement
@@ -38,7 +38,7 @@ def _load_json(path: Path, what: str) -> dict[str, Any]:
     try:
         if path.stat().st_size > MAX_BUNDLE:
             raise InputError(f"{what} is larger than {MAX_BUNDLE} bytes", file=str(path))
-        doc = json.loads(path.read_bytes())
+        doc = jsonsafe.loads(path.read_bytes())
     except FileNotFoundError:
         raise InputError(f"{what} not found", file=str(path)) from None
     except (ValueError, UnicodeDecodeError) as e:
@@ -202,7 +202,7 @@ def _check_entry(entry: Any, logs: dict[str, PublicKey], signature: bytes, diges
         if reason is not None:
             raise NotVerifiedError(subject, f"log index {index}: {reason}")
         claims.append(("inclusionProof", f"verified to a checkpoint of tree size {int(proof['treeSize'])}"))
-    body = json.loads(raw_body)
+    body = jsonsafe.loads(raw_body)
     if body.get("kind") == "hashedrekord":
         spec = body.get("spec") or {}
         if _b64(spec.get("signature", {}).get("content"), "tlog signature") != signature:

@@ -16,10 +16,10 @@ import binascii
 import dataclasses
 import datetime
 import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from cloudward.core import jsonsafe
 from cloudward.distribute.signing.dsse import Envelope, Statement, envelope_verifies, parse_statement
 from cloudward.distribute.signing.errors import LayerRejected, NotVerifiedError
 from cloudward.distribute.signing.keyless import KeylessPolicy, certificate_key, check_certificate, parse_certificates
@@ -181,12 +181,12 @@ def _check_cosign_bundle(layer: SignatureLayer, logs: Mapping[str, PublicKey], s
                             if leaf is None else "keyless signature has no Rekor bundle; its certificate's time "
                             "cannot be established offline")
     try:
-        doc = json.loads(text)
+        doc = jsonsafe.loads(text)
         payload = doc["Payload"]
         set_sig = base64.b64decode(doc["SignedEntryTimestamp"])
         body, integrated, index, log_id = (payload["body"], int(payload["integratedTime"]),
                                            int(payload["logIndex"]), str(payload["logID"]))
-        entry = json.loads(base64.b64decode(body))
+        entry = jsonsafe.loads(base64.b64decode(body))
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise LayerRejected("Rekor bundle annotation is malformed") from None
     key = logs.get(log_id)
@@ -227,7 +227,7 @@ def parse_containers_signature(data: bytes) -> SignatureLayer:
     """containers/image's on-disk signature (``\\x00sigstore-json\\n`` + JSON), as in its fixtures."""
     if not data.startswith(CONTAINERS_SIGSTORE_PREFIX):
         raise ValueError("not a containers/image sigstore signature (missing \\x00sigstore-json prefix)")
-    doc = json.loads(data[len(CONTAINERS_SIGSTORE_PREFIX):])
+    doc = jsonsafe.loads(data[len(CONTAINERS_SIGSTORE_PREFIX):])
     return SignatureLayer(str(doc["mimeType"]), base64.b64decode(doc["payload"]),
                           {str(k): str(v) for k, v in (doc.get("annotations") or {}).items()})
 

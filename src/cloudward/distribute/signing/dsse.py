@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cloudward.core import jsonsafe
 from cloudward.distribute.signing.keys import PublicKey
 from cloudward.distribute.signing.signers import Signer, verify_signature
 
@@ -58,7 +59,7 @@ class Envelope:
         if len(data) > MAX_ENVELOPE:
             raise ValueError(f"envelope is {len(data)} bytes, above the {MAX_ENVELOPE} byte limit")
         try:
-            doc = json.loads(data)
+            doc = jsonsafe.loads(data)
         except (ValueError, UnicodeDecodeError) as e:
             raise ValueError(f"envelope is not JSON: {e}") from None
         if not isinstance(doc, dict):
@@ -129,7 +130,7 @@ def build_statement(subjects: Sequence[Subject], predicate_type: str, predicate:
 def parse_statement(raw: bytes, *, allow_v01: bool = True) -> Statement:
     """Parse and check a Statement against the in-toto v1 spec text; ``ValueError`` names the field."""
     try:
-        doc = json.loads(raw)
+        doc = jsonsafe.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"statement is not JSON: {e}") from None
     if not isinstance(doc, dict):

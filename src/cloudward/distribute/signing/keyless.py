@@ -27,7 +27,6 @@ import binascii
 import dataclasses
 import datetime
 import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -38,6 +37,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store, VerificationError
 
+from cloudward.core import jsonsafe
 from cloudward.core.errors import InputError
 from cloudward.distribute.signing.errors import LayerRejected
 from cloudward.distribute.signing.keys import PublicKey, load_public_key, read_public_key
@@ -135,7 +135,7 @@ class KeylessTrust:
     def from_trusted_root(cls, path: Path) -> KeylessTrust:
         """A Sigstore ``trusted_root.json``: ``certificateAuthorities``, ``tlogs`` and ``ctlogs``."""
         try:
-            doc = json.loads(path.read_bytes()[:_MAX_TRUST_FILE])
+            doc = jsonsafe.loads(path.read_bytes()[:_MAX_TRUST_FILE])
         except OSError as e:
             raise InputError(f"cannot read trusted root: {e.strerror}", file=str(path)) from None
         except (ValueError, UnicodeDecodeError) as e:

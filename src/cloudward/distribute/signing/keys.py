@@ -28,6 +28,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from cloudward.core import jsonsafe
 from cloudward.core.files import atomic_write, read_user_file
 from cloudward.distribute.signing.errors import KeyFileError
 
@@ -179,7 +180,7 @@ def _decrypt_sigstore(body: bytes, password: bytes, source: str) -> Any:
     from nacl.secret import SecretBox
 
     try:
-        doc = json.loads(body)
+        doc = jsonsafe.loads(body)
         kdf, cipher = doc["kdf"], doc["cipher"]
         params = kdf["params"]
         n, r, p = int(params["N"]), int(params["r"]), int(params["p"])

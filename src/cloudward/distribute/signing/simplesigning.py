@@ -15,6 +15,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from cloudward.core import jsonsafe
+
 COSIGN_SIGNATURE_TYPE = "cosign container image signature"
 SIMPLESIGNING_MEDIA_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json"
 MAX_PAYLOAD = 1024 * 1024
@@ -55,7 +57,7 @@ def parse_payload(raw: bytes) -> SimpleSigningPayload:
     if len(raw) > MAX_PAYLOAD:
         raise ValueError(f"payload is {len(raw)} bytes, above the {MAX_PAYLOAD} byte limit")
     try:
-        doc = json.loads(raw)
+        doc = jsonsafe.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"payload is not JSON: {e}") from None
     critical = doc.get("critical") if isinstance(doc, dict) else None

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from cloudward.core import jsonsafe
 from cloudward.core.errors import InputError
 from cloudward.distribute.vulndb import alpine, debian
 from cloudward.distribute.vulndb.model import Advisory
@@ -86,7 +87,7 @@ def open_input(path: Path, now: str, warn: Warn, unknown: dict[str, int]) -> Inp
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     try:
-        data = json.loads(raw)
+        data = jsonsafe.loads(raw)
     except UnicodeDecodeError as e:
         raise InputError("not UTF-8 JSON; expected an OSV record, an OSV zip, Debian tracker JSON or Alpine secdb "
                          "JSON", file=loc) from e
@@ -146,7 +147,7 @@ def _zip_records(path: Path, warn: Warn, unknown: dict[str, int]) -> Iterator[Ad
                 if total > MAX_ZIP_TOTAL:
                     raise InputError(f"zip expands beyond {MAX_ZIP_TOTAL >> 30} GiB; refusing it", file=loc)
                 try:
-                    rec = json.loads(raw)
+                    rec = jsonsafe.loads(raw)
                 except (json.JSONDecodeError, UnicodeDecodeError) as e:
                     warn(f"{where}: invalid JSON ({e}); skipped")
                     continue

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import gzip
 import heapq
-import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from cloudward.core import jsonsafe
 from cloudward.core.errors import InputError
 from cloudward.runtime.events.model import EventRecord, SourceProblem, check_event
 from cloudward.runtime.rules.fields import event_time
@@ -67,7 +67,7 @@ def decode_line(raw: bytes, file: str, line: int, on_problem: ProblemSink) -> It
     if not text:
         return
     try:
-        obj = json.loads(text)
+        obj = jsonsafe.loads(text)
     except ValueError as e:
         msg = str(e).split(":")[0]
         on_problem(SourceProblem(f"skipped: not a JSON object ({msg}; truncated or corrupt line?)", file, line))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from cloudward.core import jsonsafe
 from cloudward.runtime.alerts.model import Alert, fingerprint_fields
 from cloudward.runtime.events.audit_file import MAX_LINE, ProblemSink, open_log, read_lines
 from cloudward.runtime.events.model import SourceProblem
@@ -36,7 +36,7 @@ def read_falco_alerts(target: str, on_problem: ProblemSink, max_line: int = MAX_
 
 def parse_falco_line(raw: bytes, file: str, line: int) -> tuple[Alert | None, str]:
     try:
-        d = json.loads(raw)
+        d = jsonsafe.loads(raw)
     except ValueError:
         return None, "not JSON (is Falco's json_output enabled?)"
     if not isinstance(d, dict) or not isinstance(d.get("rule"), str) or "priority" not in d:

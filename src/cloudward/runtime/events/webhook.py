@@ -19,6 +19,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from cloudward.core import jsonsafe
 from cloudward.core.errors import InputError
 from cloudward.runtime.events.model import EventRecord, check_event
 
@@ -185,7 +186,7 @@ def _handler(srv: AuditWebhookServer) -> type[BaseHTTPRequestHandler]:
 
 def _decode(body: bytes) -> tuple[list[dict[str, Any]], str | None]:
     try:
-        doc = json.loads(body)
+        doc = jsonsafe.loads(body)
     except ValueError as e:
         return [], f"body is not JSON: {e}"
     if isinstance(doc, dict) and doc.get("kind") == "EventList":
