@@ -20,6 +20,7 @@ from cloudward.core.errors import ConfigError
 from cloudward.core.model import PSSLevel
 from cloudward.core.rules import PSSVersion
 from cloudward.core.severity import Severity
+from cloudward.core.yamlsafe import check_aliases, check_depth
 
 CONFIG_NAMES = (".cloudward.yaml", ".cloudward.yml")
 
@@ -136,6 +137,7 @@ def load_config(path: Path) -> Config:
 
 
 def parse_config(text: str, source: str, base_dir: Path | None = None) -> Config:
+    check_depth(text, source, ConfigError)
     try:
         node = yaml.compose(text, Loader=yaml.CSafeLoader)
     except yaml.MarkedYAMLError as e:
@@ -143,6 +145,7 @@ def parse_config(text: str, source: str, base_dir: Path | None = None) -> Config
         raise ConfigError(f"invalid YAML: {e.problem}", file=source, line=mark.line + 1 if mark else None) from e
     if node is None:
         return Config(source=source, base_dir=base_dir)
+    check_aliases(node, source, 1, ConfigError)
     p = NodeParser(source, base_dir)
     top = p.mapping(node, "the top level", _TOP_KEYS | SECTION_KEYS)
     kw: dict[str, Any] = {"source": source, "base_dir": base_dir,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,14 +20,11 @@ import yaml
 
 from cloudward.core import jsonsafe
 from cloudward.core.errors import InputError
+from cloudward.core.yamlsafe import MAX_DEPTH, check_aliases, check_depth
 from cloudward.k8s.object import K8sObject
 
 log = logging.getLogger(__name__)
 
-MAX_DEPTH = 500
-MAX_ALIAS_EXPANSION = 1_000_000
-
-_DEEP_BLOCK = re.compile(rf"(?m)^[ \t?:-]{{{MAX_DEPTH // 2}}}")
 
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
@@ -90,7 +86,7 @@ def iter_documents(text: str, file: str, *,
     yielded last; documents before it are still yielded and scanned.
     """
     try:
-        _check_depth(text, file)
+        check_depth(text, file)
     except InputError as e:
         yield e
         return
@@ -118,7 +114,7 @@ def iter_documents(text: str, file: str, *,
             line = node.start_mark.line + 1
             try:
                 if has_anchors:
-                    _check_aliases(node, file, line)
+                    check_aliases(node, file, line)
                 data = _Converter(loader, shared=has_anchors).convert(node)
             except InputError as e:
                 yield e
@@ -201,69 +197,6 @@ def _json_documents(text: str, file: str,
         yield InputError(f"JSON nested deeper than {MAX_DEPTH} levels", file=file)
         return
     yield from _objects(data, yaml.MappingNode("tag:yaml.org,2002:map", []), file, 1, 1)
-
-
-def _check_depth(text: str, file: str) -> None:
-    """Refuse nesting that would crash libyaml's recursive composer.
-
-    Nesting needs a '[' or '{' per flow level, or indentation per block level,
-    so cheap counts rule out deep nesting for ordinary files; only suspicious
-    ones pay for an event-level scan.
-    """
-    if text.count("[") + text.count("{") < MAX_DEPTH // 2 and not _DEEP_BLOCK.search(text):
-        return
-    depth = 0
-    try:
-        for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    line = event.start_mark.line + 1 if event.start_mark else None
-                    raise InputError(f"YAML nested deeper than {MAX_DEPTH} levels; refusing to read it",
-                                     file=file, line=line)
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                depth -= 1
-    except yaml.YAMLError:
-        return  # the real parse reports syntax errors with their position
-
-
-def _check_aliases(root: yaml.Node, file: str, line: int) -> None:
-    """Refuse documents whose aliases expand to more than MAX_ALIAS_EXPANSION nodes."""
-    sizes: dict[int, int] = {}
-    open_: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        key = id(node)
-        if done:
-            open_.discard(key)
-            total = 1
-            if isinstance(node, yaml.SequenceNode):
-                total += sum(sizes[id(c)] for c in node.value)
-            elif isinstance(node, yaml.MappingNode):
-                total += sum(sizes[id(k)] + sizes[id(v)] for k, v in node.value)
-            sizes[key] = total
-            if total > MAX_ALIAS_EXPANSION:
-                raise InputError(f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION:,} nodes "
-                                 "(an alias bomb?); refusing to read the document", file=file, line=line)
-            continue
-        if key in open_:
-            raise InputError("recursive YAML alias (a node that contains itself); remove the cycle",
-                             file=file, line=node.start_mark.line + 1)
-        if key in sizes:
-            continue
-        if isinstance(node, yaml.ScalarNode):
-            sizes[key] = 1
-            continue
-        sizes[key] = 0
-        open_.add(key)
-        stack.append((node, True))
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend((c, False) for c in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                stack.append((k, False))
-                stack.append((v, False))
 
 
 class _Converter:

@@ -202,11 +202,22 @@ def load_policy(path: Path, *, key_loader: Callable[[Path], PublicKey] = read_pu
     """Parse and validate a policy file; every error names the file and the field."""
     import yaml
 
+    from cloudward.core.yamlsafe import check_aliases, check_depth
+
     src = str(path)
     try:
         if path.stat().st_size > MAX_POLICY_FILE:
             raise ConfigError(f"policy file is larger than {MAX_POLICY_FILE} bytes", file=src)
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        text = path.read_text(encoding="utf-8")
+        check_depth(text, src, ConfigError)
+        loader = yaml.CSafeLoader(text)
+        try:
+            root = loader.get_single_node()
+            if root is not None:
+                check_aliases(root, src, 1, ConfigError)
+            doc = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except FileNotFoundError:
         raise ConfigError("policy file not found; check the --policy path", file=src) from None
     except yaml.MarkedYAMLError as e:

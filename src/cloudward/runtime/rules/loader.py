@@ -20,6 +20,7 @@ import yaml
 
 from cloudward.core.errors import InputError
 from cloudward.core.files import read_user_file
+from cloudward.core.yamlsafe import check_aliases, check_depth
 from cloudward.runtime.rules.model import (
     DEFAULT_SOURCE,
     ExceptionDef,
@@ -92,10 +93,13 @@ def _read(path: Path) -> str:
 
 
 def _items(text: str, file: str) -> list[_Item]:
+    check_depth(text, file)
     try:
         loader = _Loader(text)
         try:
             root = loader.get_single_node()
+            if root is not None:
+                check_aliases(root, file, 1)
             data = loader.construct_document(root) if root is not None else None
         finally:
             loader.dispose()

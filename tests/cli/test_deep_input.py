@@ -1,8 +1,10 @@
-"""JSON nested thousands of levels deep, wherever a command reads JSON it does not control: one line, no traceback.
+"""JSON and YAML nested thousands of levels deep, wherever a command reads input it does not control.
 
-The standard library's decoder raises ``RecursionError`` at such depths, which no
-``except ValueError`` catches; ``cloudward.core.jsonsafe`` turns it into a
-``JSONDecodeError``. Each case feeds the real CLI in a subprocess.
+The standard library's JSON decoder raises ``RecursionError`` at such depths, which
+no ``except ValueError`` catches (``cloudward.core.jsonsafe`` turns it into a
+``JSONDecodeError``); libyaml's composer segfaults (``cloudward.core.yamlsafe``
+refuses the nesting first). Each case runs the real CLI in a subprocess, so a
+crash is a failed assertion here rather than a crashed test run: one line, exit 2.
 """
 
 from __future__ import annotations
@@ -70,3 +72,34 @@ def test_image_layout_and_registry_auth_file(cli: Run, tmp_path: Path) -> None:
     auth.write_text('{"auths": ' + DEEP + "}")
     r = cli("image", "sbom", "docker://127.0.0.1:1/app:1", env={"REGISTRY_AUTH_FILE": str(auth)})
     assert r.returncode == 2 and "nested too deeply" in _no_traceback(r) and str(auth) in r.stderr
+
+
+DEEP_YAML = "x: " + "[" * 200000 + "]" * 200000 + "\n"
+POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, image: x}]}\n"
+
+
+def test_deep_yaml_config_rules_and_policy_files(cli: Run, tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(POD)
+    (tmp_path / ".cloudward.yaml").write_text("exceptions: " + DEEP_YAML[3:])
+    r = cli("scan", str(tmp_path / "pod.yaml"), cwd=tmp_path)
+    assert r.returncode == 2 and "nested deeper than 500 levels" in _no_traceback(r)
+    assert f"{tmp_path / '.cloudward.yaml'}:1" in r.stderr
+    (tmp_path / ".cloudward.yaml").unlink()
+    (tmp_path / "rules.yaml").write_text("- " + DEEP_YAML)
+    (tmp_path / "audit.log").write_text("")
+    r = cli("detect", "audit", str(tmp_path / "audit.log"), "--rules", str(tmp_path / "rules.yaml"))
+    assert r.returncode == 2 and "nested deeper than 500 levels" in _no_traceback(r)
+    (tmp_path / "policy.yaml").write_text("version: 1\npolicies: " + DEEP_YAML[3:])
+    r = cli("verify", "127.0.0.1:1/app:1", "--policy", str(tmp_path / "policy.yaml"))
+    assert r.returncode == 2 and "nested deeper than 500 levels" in _no_traceback(r)
+
+
+def test_alias_bombs_in_config_and_rules(cli: Run, tmp_path: Path) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(8))
+    (tmp_path / "pod.yaml").write_text(POD)
+    (tmp_path / ".cloudward.yaml").write_text(bomb)
+    r = cli("scan", str(tmp_path / "pod.yaml"), cwd=tmp_path)
+    assert r.returncode == 2 and "alias bomb" in _no_traceback(r)
