@@ -70,6 +70,7 @@ def test_expiry_is_inclusive() -> None:
     ("inline_suppressions: maybe\n", 1, "true or false"),
     ("rules: [a]\n", 1, "must be a mapping"),
     ("fail_on: [high\n", 2, "invalid YAML"),
+    ("pss: baseline\nfail_on: hi\x1agh\n", 2, "is not allowed"),  # a control character: libyaml's reader refuses it
 ])
 def test_invalid_config_names_file_and_line(text: str, line: int, fragment: str) -> None:
     with pytest.raises(ConfigError) as e:

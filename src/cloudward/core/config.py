@@ -143,6 +143,11 @@ def parse_config(text: str, source: str, base_dir: Path | None = None) -> Config
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
         raise ConfigError(f"invalid YAML: {e.problem}", file=source, line=mark.line + 1 if mark else None) from e
+    except yaml.reader.ReaderError as e:  # a control character or invalid byte, before any parsing
+        raise ConfigError(f"invalid YAML: character {e.character!r} is not allowed ({e.reason}); remove it",
+                          file=source, line=text.count("\n", 0, e.position) + 1) from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"invalid YAML: {e}", file=source) from None
     if node is None:
         return Config(source=source, base_dir=base_dir)
     check_aliases(node, source, 1, ConfigError)
