@@ -247,6 +247,8 @@ def test_not_an_image(tmp_path: Path) -> None:
     ("oci:layout", Transport.OCI, ("layout", None)),
     ("oci-archive:/a/b.tar", Transport.OCI_ARCHIVE, ("/a/b.tar", None)),
     ("docker-archive:/a/b.tar", Transport.DOCKER_ARCHIVE, ("/a/b.tar", None)),
+    ("docker-archive:/a/b.tar:busybox:1.36", Transport.DOCKER_ARCHIVE, ("/a/b.tar", "busybox:1.36")),
+    ("docker-archive:/a/b.tar:@1", Transport.DOCKER_ARCHIVE, ("/a/b.tar", "@1")),
     ("dir:/rootfs", Transport.DIR, ("/rootfs", None)),
 ])
 def test_local_references(text: str, transport: Transport, detail: tuple[str, str | None]) -> None:
@@ -270,3 +272,59 @@ def test_bad_references_are_input_errors(bad: str) -> None:
     with pytest.raises(CloudwardError) as e:
         parse_reference(bad)
     assert e.value.exit_code == 2
+
+
+def _two_image_archive(tmp_path: Path) -> Path:
+    """``docker save web:1 docker.io/library/busybox:1.36`` shape: two images in one manifest.json."""
+    import json
+
+    one = write_docker_archive(tmp_path / "one.tar", build_image([[Item("app/one.txt", b"one")]]), "web:1")
+    two = write_docker_archive(tmp_path / "two.tar", build_image([[Item("app/two.txt", b"two")]]),
+                               "docker.io/library/busybox:1.36")
+    out = tmp_path / "both.tar"
+    entries = []
+    with tarfile.open(out, "w") as dst:
+        for src in (one, two):
+            with tarfile.open(src) as tar:
+                for m in tar.getmembers():
+                    data = tar.extractfile(m).read()  # type: ignore[union-attr]
+                    if m.name == "manifest.json":
+                        entries += json.loads(data)
+                        continue
+                    dst.addfile(m, io.BytesIO(data))
+        info = tarfile.TarInfo("manifest.json")
+        raw = json.dumps(entries).encode()
+        info.size = len(raw)
+        dst.addfile(info, io.BytesIO(raw))
+    return out
+
+
+def test_a_multi_image_docker_archive_needs_a_choice(tmp_path: Path) -> None:
+    both = _two_image_archive(tmp_path)
+    with pytest.raises(ImageError, match=r"holds 2 images \(@0: web:1; @1: docker.io/library/busybox:1.36\)"):
+        open_image(f"docker-archive:{both}")
+    for selector, path in (("web:1", "app/one.txt"), ("@0", "app/one.txt"), ("busybox:1.36", "app/two.txt"),
+                           ("docker.io/library/busybox:1.36", "app/two.txt"), ("@1", "app/two.txt")):
+        with open_image(f"docker-archive:{both}:{selector}") as image:
+            assert [e.path for e in _files(image)] == [path], selector
+    for bad in ("@2", "@x", "busybox:1.35", "web"):
+        with pytest.raises(ImageError, match="no image"):
+            open_image(f"docker-archive:{both}:{bad}")
+
+
+def _files(image):
+    names = []
+
+    class Names:
+        name = "names"
+
+        def wants(self, entry):
+            if entry.path.startswith("app/"):
+                names.append(entry)
+            return False
+
+        def analyze(self, entry, content):
+            return []
+
+    walk_image(image, [Names()])
+    return names

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 SBOM_FORMATS = ("cyclonedx-json", "spdx-json", "table")
 SCAN_FORMATS = ("table", "json", "sarif", "junit")
-IMAGE_HELP = ("oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, dir:ROOTFS or "
+IMAGE_HELP = ("oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF|:@N], dir:ROOTFS or "
               "docker://REGISTRY/REPO[:TAG|@DIGEST]; a bare path is recognised by its content")
 NO_DB_HINT = ("build it with 'cloudward db update' (or 'cloudward db import FILE...'), or pass --db FILE; "
               "--skip-vulnerabilities scans without them")

@@ -1,6 +1,6 @@
 """Image references in the containers-transports syntax (as skopeo and podman write them).
 
-``oci:DIR[:TAG]``, ``oci-archive:FILE[:TAG]``, ``docker-archive:FILE``,
+``oci:DIR[:TAG]``, ``oci-archive:FILE[:TAG]``, ``docker-archive:FILE[:REFERENCE|:@INDEX]``,
 ``dir:ROOTFS`` and ``docker://REGISTRY/REPO[:TAG|@DIGEST]``. A plain
 ``REPO:TAG`` without a transport is read as ``docker://`` like podman does, and
 an existing file or directory path without a transport is sniffed by the caller.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
+from pathlib import Path
 
 from cloudward.core.errors import InputError
 from cloudward.core.imageref import parse_image
@@ -62,7 +63,7 @@ class ImageReference:
 
     transport: Transport
     path: str = ""  # file or directory for local transports
-    tag: str | None = None  # oci: / oci-archive: tag (org.opencontainers.image.ref.name)
+    tag: str | None = None  # oci:/oci-archive: tag (org.opencontainers.image.ref.name); docker-archive: which image
     registry: RegistryRef | None = None
 
     def __str__(self) -> str:
@@ -107,10 +108,21 @@ def parse_reference(text: str) -> ImageReference:
         if kind in (Transport.OCI, Transport.OCI_ARCHIVE):
             path, tag = _split_tag(rest)
             return ImageReference(kind, path=path, tag=tag)
+        if kind is Transport.DOCKER_ARCHIVE:
+            path, selector = _split_archive_selector(rest)
+            return ImageReference(kind, path=path, tag=selector)
         return ImageReference(kind, path=rest)
     if sep and transport == "docker":
         raise InputError(f"image reference {text!r}: write docker://{rest.lstrip('/')} (two slashes)")
     return ImageReference(Transport.DOCKER, registry=parse_registry_ref(text))
+
+
+def _split_archive_selector(rest: str) -> tuple[str, str | None]:
+    """``FILE[:REFERENCE|:@INDEX]`` as skopeo reads docker-archive: an existing file keeps its colons."""
+    if Path(rest).exists() or ":" not in rest:
+        return rest, None
+    path, selector = rest.split(":", 1)
+    return path, selector or None
 
 
 def _split_tag(rest: str) -> tuple[str, str | None]:

@@ -70,7 +70,7 @@ def open_image(text: str, options: OpenOptions | None = None) -> Image:
     if ref.transport is Transport.DOCKER_ARCHIVE:
         from cloudward.distribute.image.docker_archive import open_docker_archive
 
-        return open_docker_archive(ref.path, options.platform, name)
+        return open_docker_archive(ref.path, options.platform, name, ref.tag)
     if ref.transport is Transport.DIR:
         if not Path(ref.path).is_dir():
             raise ImageError(name, f"{ref.path} is not a directory; dir: needs an unpacked root filesystem")
