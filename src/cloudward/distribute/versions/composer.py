@@ -117,14 +117,19 @@ def _form(word: str) -> int:
     return next((order for prefix, order in _FORMS if word.startswith(prefix)), -1)
 
 
+def _numeric(s: str) -> bool:
+    """C's ``isdigit(*p)`` on a segment: its first character is a digit (an empty segment is a word)."""
+    return s[:1] in _DIGITS and s != ""
+
+
 def _segment(x: str, y: str) -> int:
-    if x[:1] in _DIGITS and x and y[:1] in _DIGITS and y:
+    if _numeric(x) and _numeric(y):
         return _sign(_leading_int(x) - _leading_int(y))
-    if not (x[:1] in _DIGITS and x) and not (y[:1] in _DIGITS and y):
-        return _sign(_form(x) - _form(y))
-    if x[:1] in _DIGITS and x:
+    if _numeric(x):
         return _sign(_form("#N#") - _form(y))
-    return _sign(_form(x) - _form("#N#"))
+    if _numeric(y):
+        return _sign(_form(x) - _form("#N#"))
+    return _sign(_form(x) - _form(y))
 
 
 def _sign(n: int) -> int:
@@ -161,10 +166,10 @@ def version_compare(a: str, b: str) -> int:
     if compare == 0:
         if n1 is not None:
             rest = v1[p1:]
-            compare = 1 if rest[:1] in _DIGITS and rest else version_compare(rest, "#N#")
+            compare = 1 if _numeric(rest) else version_compare(rest, "#N#")
         elif n2 is not None:
             rest = v2[p2:]
-            compare = -1 if rest[:1] in _DIGITS and rest else version_compare("#N#", rest)
+            compare = -1 if _numeric(rest) else version_compare("#N#", rest)
     return compare
 
 
